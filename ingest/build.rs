@@ -1,0 +1,13 @@
+//! Generates the gRPC `fleet.v1.Ingest` server and client; the messages come from `fleet-model`.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=../model/proto");
+    let files = protox::compile(["fleet/v1/ingest.proto"], ["../model/proto"])?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .extern_path(".fleet.v1", "::fleet_model::proto")
+        .extern_path(".google.protobuf", "::prost_types")
+        .compile_fds(files)?;
+    Ok(())
+}

@@ -1,0 +1,435 @@
+//! The bounded XML-RPC decoder.
+
+use std::borrow::Cow;
+
+use base64::Engine;
+use quick_xml::Reader;
+use quick_xml::events::{BytesRef, Event};
+
+use super::Value;
+use crate::time_format::parse_xmlrpc_datetime;
+
+/// Limits that keep a hostile document from exhausting the decoder.
+#[derive(Debug, Clone)]
+pub struct DecodeLimits {
+    /// Bytes in the whole document. Default 16 MiB.
+    pub max_bytes: usize,
+    /// Nesting of arrays and structs. Default 32.
+    pub max_depth: usize,
+    /// Elements in the whole document. Default 2,000,000.
+    pub max_elements: usize,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self { max_bytes: 16 << 20, max_depth: 32, max_elements: 2_000_000 }
+    }
+}
+
+/// Why a document could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    #[error("document is {size} bytes, more than the limit of {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("document is not UTF-8")]
+    NotUtf8,
+    #[error("encoding `{0}` is not supported: send UTF-8")]
+    Encoding(String),
+    #[error("document type declarations are not allowed")]
+    Doctype,
+    #[error("entity `&{0};` is not allowed: only the five predefined entities may be used")]
+    Entity(String),
+    #[error("values are nested more than {0} levels deep")]
+    TooDeep(usize),
+    #[error("document has more than {0} elements")]
+    TooManyElements(usize),
+    #[error("malformed XML: {0}")]
+    Xml(String),
+    #[error("expected {expected}, found {found}")]
+    Unexpected { expected: &'static str, found: String },
+    #[error("invalid <{kind}> value `{text}`")]
+    BadScalar { kind: &'static str, text: String },
+    #[error("unknown value type <{0}>")]
+    UnknownType(String),
+    #[error("struct member `{0}` appears twice")]
+    DuplicateMember(String),
+}
+
+/// A decoded `<methodCall>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MethodCall {
+    pub method: String,
+    pub params: Vec<Value>,
+}
+
+/// A decoded `<methodResponse>`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Response {
+    Value(Value),
+    Fault { code: i64, message: String },
+}
+
+/// Decodes a method call.
+pub fn decode_call(body: &[u8], limits: &DecodeLimits) -> Result<MethodCall, DecodeError> {
+    let mut d = Decoder::new(body, limits)?;
+    d.expect_start("methodCall", "<methodCall>")?;
+    d.expect_start("methodName", "<methodName>")?;
+    let method = d.read_text("methodName")?.trim().to_owned();
+
+    let mut params = Vec::new();
+    match d.next_significant()? {
+        Event::Start(e) if e.name().as_ref() == "params" => loop {
+            match d.next_significant()? {
+                Event::Start(e) if e.name().as_ref() == "param" => {
+                    params.push(d.read_value_element(0)?);
+                    d.expect_end("param")?;
+                }
+                Event::End(e) if e.name().as_ref() == "params" => break,
+                other => return Err(unexpected("<param> or </params>", &other)),
+            }
+        },
+        Event::Empty(e) if e.name().as_ref() == "params" => {}
+        Event::End(e) if e.name().as_ref() == "methodCall" => {
+            d.expect_eof()?;
+            return Ok(MethodCall { method, params });
+        }
+        other => return Err(unexpected("<params>", &other)),
+    }
+    d.expect_end("methodCall")?;
+    d.expect_eof()?;
+    Ok(MethodCall { method, params })
+}
+
+/// Decodes a method response: a value or a fault.
+pub fn decode_response(body: &[u8], limits: &DecodeLimits) -> Result<Response, DecodeError> {
+    let mut d = Decoder::new(body, limits)?;
+    d.expect_start("methodResponse", "<methodResponse>")?;
+    let response = match d.next_significant()? {
+        Event::Start(e) if e.name().as_ref() == "params" => {
+            d.expect_start("param", "<param>")?;
+            let value = d.read_value_element(0)?;
+            d.expect_end("param")?;
+            d.expect_end("params")?;
+            Response::Value(value)
+        }
+        Event::Start(e) if e.name().as_ref() == "fault" => {
+            let fault = d.read_value_element(0)?;
+            d.expect_end("fault")?;
+            let code = match fault.member("faultCode") {
+                Some(Value::Int(code)) => *code,
+                _ => return Err(DecodeError::Unexpected {
+                    expected: "an int `faultCode`",
+                    found: "none".into(),
+                }),
+            };
+            let message = match fault.member("faultString") {
+                Some(Value::String(s)) => s.clone(),
+                _ => String::new(),
+            };
+            Response::Fault { code, message }
+        }
+        other => return Err(unexpected("<params> or <fault>", &other)),
+    };
+    d.expect_end("methodResponse")?;
+    d.expect_eof()?;
+    Ok(response)
+}
+
+struct Decoder<'a> {
+    reader: Reader<&'a [u8]>,
+    limits: &'a DecodeLimits,
+    elements: usize,
+}
+
+impl<'a> Decoder<'a> {
+    fn new(body: &'a [u8], limits: &'a DecodeLimits) -> Result<Self, DecodeError> {
+        if body.len() > limits.max_bytes {
+            return Err(DecodeError::TooLarge { size: body.len(), limit: limits.max_bytes });
+        }
+        let text = std::str::from_utf8(body).map_err(|_| DecodeError::NotUtf8)?;
+        let mut reader = Reader::from_str(text);
+        let config = reader.config_mut();
+        config.check_end_names = true;
+        config.expand_empty_elements = false;
+        Ok(Self { reader, limits, elements: 0 })
+    }
+
+    /// The next event that matters: comments, processing instructions and the declaration are
+    /// skipped (after checking the declared encoding); a DTD is refused.
+    fn next(&mut self) -> Result<Event<'a>, DecodeError> {
+        loop {
+            let event = self.reader.read_event().map_err(|e| DecodeError::Xml(e.to_string()))?;
+            match event {
+                Event::Decl(decl) => {
+                    if let Some(encoding) = decl.encoding() {
+                        let encoding = encoding.map_err(|e| DecodeError::Xml(e.to_string()))?;
+                        if !encoding.eq_ignore_ascii_case("utf-8") {
+                            let name = encoding.into_owned();
+                            return Err(DecodeError::Encoding(name));
+                        }
+                    }
+                }
+                Event::Comment(_) | Event::PI(_) => {}
+                Event::DocType(_) => return Err(DecodeError::Doctype),
+                Event::Start(_) | Event::Empty(_) => {
+                    self.elements += 1;
+                    if self.elements > self.limits.max_elements {
+                        return Err(DecodeError::TooManyElements(self.limits.max_elements));
+                    }
+                    return Ok(event);
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// The next event that is not whitespace-only text.
+    fn next_significant(&mut self) -> Result<Event<'a>, DecodeError> {
+        loop {
+            match self.next()? {
+                Event::Text(t) if t.as_ref().bytes().all(|b| b.is_ascii_whitespace()) => {}
+                event => return Ok(event),
+            }
+        }
+    }
+
+    fn expect_start(&mut self, name: &str, expected: &'static str) -> Result<(), DecodeError> {
+        match self.next_significant()? {
+            Event::Start(e) if e.name().as_ref() == name => Ok(()),
+            other => Err(unexpected(expected, &other)),
+        }
+    }
+
+    fn expect_end(&mut self, name: &str) -> Result<(), DecodeError> {
+        match self.next_significant()? {
+            Event::End(e) if e.name().as_ref() == name => Ok(()),
+            other => Err(DecodeError::Unexpected {
+                expected: "a closing tag",
+                found: format!("{} instead of </{name}>", describe(&other)),
+            }),
+        }
+    }
+
+    fn expect_eof(&mut self) -> Result<(), DecodeError> {
+        match self.next_significant()? {
+            Event::Eof => Ok(()),
+            other => Err(unexpected("the end of the document", &other)),
+        }
+    }
+
+    /// Reads character data up to `</end>`, resolving predefined entities and character
+    /// references. Elements inside are refused.
+    fn read_text(&mut self, end: &str) -> Result<String, DecodeError> {
+        let mut text: Option<Cow<'a, str>> = None;
+        loop {
+            match self.next()? {
+                Event::Text(t) => append(&mut text, t.xml10_content()),
+                Event::CData(c) => append(&mut text, c.xml10_content()),
+                Event::GeneralRef(r) => append(&mut text, Cow::Owned(resolve_ref(&r)?)),
+                Event::End(e) if e.name().as_ref() == end => {
+                    return Ok(text.map(Cow::into_owned).unwrap_or_default());
+                }
+                other => return Err(unexpected("text", &other)),
+            }
+        }
+    }
+
+    /// Reads `<value>...</value>` (or `<value/>`), whose opening tag comes next.
+    fn read_value_element(&mut self, depth: usize) -> Result<Value, DecodeError> {
+        match self.next_significant()? {
+            Event::Start(e) if e.name().as_ref() == "value" => self.read_value(depth),
+            Event::Empty(e) if e.name().as_ref() == "value" => Ok(Value::String(String::new())),
+            other => Err(unexpected("<value>", &other)),
+        }
+    }
+
+    /// Reads the content of a `<value>` whose opening tag was consumed, and its closing tag.
+    fn read_value(&mut self, depth: usize) -> Result<Value, DecodeError> {
+        if depth > self.limits.max_depth {
+            return Err(DecodeError::TooDeep(self.limits.max_depth));
+        }
+        let mut untyped: Option<Cow<'a, str>> = None;
+        loop {
+            match self.next()? {
+                Event::Text(t) => append(&mut untyped, t.xml10_content()),
+                Event::GeneralRef(r) => append(&mut untyped, Cow::Owned(resolve_ref(&r)?)),
+                Event::CData(c) => append(&mut untyped, c.xml10_content()),
+                Event::End(e) if e.name().as_ref() == "value" => {
+                    let text = untyped.map(Cow::into_owned).unwrap_or_default();
+                    return Ok(Value::String(text));
+                }
+                Event::Start(e) => {
+                    if untyped.as_ref().is_some_and(|t| !t.trim().is_empty()) {
+                        return Err(DecodeError::Unexpected {
+                            expected: "either text or one typed element in <value>",
+                            found: "both".into(),
+                        });
+                    }
+                    let kind = e.name().as_ref().to_owned();
+                    let value = self.read_typed(&kind, depth)?;
+                    self.expect_end("value")?;
+                    return Ok(value);
+                }
+                Event::Empty(e) => {
+                    let value = match e.name().as_ref() {
+                        "string" => Value::String(String::new()),
+                        "nil" => Value::Nil,
+                        "struct" => Value::Struct(Vec::new()),
+                        "base64" => Value::Base64(Vec::new()),
+                        other => {
+                            return Err(DecodeError::UnknownType(format!("{other}/")));
+                        }
+                    };
+                    self.expect_end("value")?;
+                    return Ok(value);
+                }
+                other => return Err(unexpected("a value", &other)),
+            }
+        }
+    }
+
+    /// Reads a typed element whose opening tag `<kind>` was consumed, through `</kind>`.
+    fn read_typed(&mut self, kind: &str, depth: usize) -> Result<Value, DecodeError> {
+        match kind {
+            "int" | "i4" | "i8" => {
+                let text = self.read_text(kind)?;
+                let kind = if kind == "i8" { "i8" } else { "int" };
+                parse_scalar(kind, &text, |t| t.parse::<i64>().ok()).map(Value::Int)
+            }
+            "boolean" => {
+                let text = self.read_text(kind)?;
+                parse_scalar("boolean", &text, |t| match t {
+                    "1" | "true" => Some(true),
+                    "0" | "false" => Some(false),
+                    _ => None,
+                })
+                .map(Value::Bool)
+            }
+            "double" => {
+                let text = self.read_text(kind)?;
+                parse_scalar("double", &text, |t| t.parse::<f64>().ok().filter(|d| d.is_finite()))
+                    .map(Value::Double)
+            }
+            "string" => self.read_text(kind).map(Value::String),
+            "dateTime.iso8601" => {
+                let text = self.read_text(kind)?;
+                parse_scalar("dateTime.iso8601", &text, parse_xmlrpc_datetime).map(Value::DateTime)
+            }
+            "base64" => {
+                let text = self.read_text(kind)?;
+                let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+                let engine = &base64::engine::general_purpose::STANDARD;
+                let bytes = engine.decode(&compact).or_else(|_| {
+                    base64::engine::general_purpose::STANDARD_NO_PAD.decode(&compact)
+                });
+                bytes.map(Value::Base64).map_err(|_| DecodeError::BadScalar {
+                    kind: "base64",
+                    text: truncate(&text),
+                })
+            }
+            "nil" => {
+                self.expect_end("nil")?;
+                Ok(Value::Nil)
+            }
+            "struct" => self.read_struct(depth),
+            "array" => self.read_array(depth),
+            other => Err(DecodeError::UnknownType(other.to_owned())),
+        }
+    }
+
+    fn read_struct(&mut self, depth: usize) -> Result<Value, DecodeError> {
+        let mut members: Vec<(String, Value)> = Vec::new();
+        loop {
+            match self.next_significant()? {
+                Event::Start(e) if e.name().as_ref() == "member" => {
+                    self.expect_start("name", "<name>")?;
+                    let name = self.read_text("name")?;
+                    let value = self.read_value_element(depth + 1)?;
+                    self.expect_end("member")?;
+                    if members.iter().any(|(n, _)| *n == name) {
+                        return Err(DecodeError::DuplicateMember(truncate(&name)));
+                    }
+                    members.push((name, value));
+                }
+                Event::End(e) if e.name().as_ref() == "struct" => return Ok(Value::Struct(members)),
+                other => return Err(unexpected("<member> or </struct>", &other)),
+            }
+        }
+    }
+
+    fn read_array(&mut self, depth: usize) -> Result<Value, DecodeError> {
+        let mut items = Vec::new();
+        match self.next_significant()? {
+            Event::Start(e) if e.name().as_ref() == "data" => loop {
+                match self.next_significant()? {
+                    Event::Start(e) if e.name().as_ref() == "value" => {
+                        items.push(self.read_value(depth + 1)?);
+                    }
+                    Event::Empty(e) if e.name().as_ref() == "value" => {
+                        items.push(Value::String(String::new()));
+                    }
+                    Event::End(e) if e.name().as_ref() == "data" => break,
+                    other => return Err(unexpected("<value> or </data>", &other)),
+                }
+            },
+            Event::Empty(e) if e.name().as_ref() == "data" => {}
+            other => return Err(unexpected("<data>", &other)),
+        }
+        self.expect_end("array")?;
+        Ok(Value::Array(items))
+    }
+}
+
+fn append<'a>(text: &mut Option<Cow<'a, str>>, more: Cow<'a, str>) {
+    match text {
+        None => *text = Some(more),
+        Some(existing) => existing.to_mut().push_str(&more),
+    }
+}
+
+fn resolve_ref(reference: &BytesRef<'_>) -> Result<String, DecodeError> {
+    if reference.is_char_ref() {
+        return match reference.resolve_char_ref() {
+            Ok(Some(c)) => Ok(c.to_string()),
+            _ => Err(DecodeError::Entity(truncate(reference))),
+        };
+    }
+    let resolved = match reference.as_ref() {
+        "lt" => "<",
+        "gt" => ">",
+        "amp" => "&",
+        "quot" => "\"",
+        "apos" => "'",
+        other => return Err(DecodeError::Entity(truncate(other))),
+    };
+    Ok(resolved.to_owned())
+}
+
+fn parse_scalar<T>(
+    kind: &'static str,
+    text: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, DecodeError> {
+    parse(text.trim()).ok_or_else(|| DecodeError::BadScalar { kind, text: truncate(text) })
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+fn unexpected(expected: &'static str, found: &Event<'_>) -> DecodeError {
+    DecodeError::Unexpected { expected, found: describe(found) }
+}
+
+fn describe(event: &Event<'_>) -> String {
+    let name = |n: &str| truncate(n);
+    match event {
+        Event::Start(e) => format!("<{}>", name(e.name().as_ref())),
+        Event::Empty(e) => format!("<{}/>", name(e.name().as_ref())),
+        Event::End(e) => format!("</{}>", name(e.name().as_ref())),
+        Event::Text(t) => format!("text `{}`", name(t.as_ref()).trim()),
+        Event::Eof => "the end of the document".into(),
+        _ => "markup".into(),
+    }
+}
