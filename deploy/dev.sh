@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Fleetmeter's local development set-up.
+#
+#   deploy/dev.sh demo        build, start ClickHouse and the gateway, feed a demo fleet
+#   deploy/dev.sh test        build and run every test against a private ClickHouse
+#   deploy/dev.sh clickhouse  start (or reuse) the private ClickHouse server only
+#   deploy/dev.sh stop        stop what demo and clickhouse started
+#
+# Everything lives under .dev/ in the checkout: ClickHouse's data and configuration, the Python
+# virtual environment, logs. Cargo builds into $CARGO_TARGET_DIR, by default
+# $HOME/.cache/fleetmeter/target, so that later runs on the same machine build incrementally.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEV="$ROOT/.dev"
+CH_DIR="$DEV/clickhouse"
+CH_HTTP_PORT="${FLEET_DEV_CLICKHOUSE_HTTP_PORT:-18123}"
+CH_TCP_PORT="${FLEET_DEV_CLICKHOUSE_TCP_PORT:-19000}"
+CH_URL="http://127.0.0.1:$CH_HTTP_PORT"
+GATEWAY_LISTEN="${FLEET_DEV_GATEWAY_LISTEN:-127.0.0.1:8090}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fleetmeter/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Prints the body of an HTTP GET, or fails. Uses curl where present, Python otherwise.
+http_get() {
+    if command -v curl >/dev/null 2>&1; then
+        curl -fsS --max-time 2 "$1"
+    else
+        python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())' "$1"
+    fi
+}
+
+clickhouse_answers() { [ "$(http_get "$CH_URL/ping" 2>/dev/null)" = "Ok." ]; }
+
+install_clickhouse() {
+    command -v clickhouse-server >/dev/null 2>&1 && return 0
+    if [ -r /etc/debian_version ] && command -v apt-get >/dev/null 2>&1; then
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo"
+        say "installing clickhouse-server from Debian's packages"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq clickhouse-server clickhouse-client >/dev/null
+    else
+        die "no ClickHouse server found: install clickhouse-server (Debian/Ubuntu: apt-get install clickhouse-server), or point FLEET_DEV_CLICKHOUSE_HTTP_PORT at a running server"
+    fi
+}
+
+start_clickhouse() {
+    if clickhouse_answers; then
+        say "reusing the ClickHouse server at $CH_URL"
+        return 0
+    fi
+    install_clickhouse
+    mkdir -p "$CH_DIR"/{data,tmp,user_files,format_schemas,log}
+    sed -e "s|@ROOT@|$CH_DIR|g" -e "s|@HTTP_PORT@|$CH_HTTP_PORT|g" -e "s|@TCP_PORT@|$CH_TCP_PORT|g" \
+        "$ROOT/deploy/clickhouse/config.xml.in" >"$CH_DIR/config.xml"
+    cp "$ROOT/deploy/clickhouse/users.xml" "$CH_DIR/users.xml"
+    say "starting ClickHouse on $CH_URL (data in $CH_DIR)"
+    (cd "$CH_DIR" && setsid nohup clickhouse-server --config-file="$CH_DIR/config.xml" \
+        >"$CH_DIR/log/stdout.log" 2>&1 & echo $! >"$CH_DIR/server.pid")
+    for _ in $(seq 1 120); do
+        clickhouse_answers && { say "ClickHouse is up"; return 0; }
+        if ! kill -0 "$(cat "$CH_DIR/server.pid")" 2>/dev/null; then
+            tail -20 "$CH_DIR/log/clickhouse-server.err.log" "$CH_DIR/log/stdout.log" >&2 || true
+            die "ClickHouse exited during start-up (logs above, in $CH_DIR/log)"
+        fi
+        sleep 0.5
+    done
+    die "ClickHouse did not answer on $CH_URL within 60 s (logs in $CH_DIR/log)"
+}
+
+# A Python virtual environment under .dev with the test tools from PyPI.
+python_env() {
+    local venv="$DEV/venv"
+    if [ ! -x "$venv/bin/python" ]; then
+        say "creating the Python environment in $venv"
+        python3 -m venv "$venv" || die "python3 -m venv failed: install python3-venv"
+    fi
+    if ! "$venv/bin/python" -c 'import chdb, pytest' 2>/dev/null; then
+        say "installing chdb-core and pytest from PyPI"
+        "$venv/bin/pip" install -q --disable-pip-version-check -r "$ROOT/tests/requirements.txt"
+    fi
+    export FLEET_PYTHON="$venv/bin/python"
+}
+
+stop_pidfile() {
+    local file="$1"
+    [ -f "$file" ] || return 0
+    local pid; pid="$(cat "$file")"
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    fi
+    rm -f "$file"
+}
+
+cmd_test() {
+    start_clickhouse
+    python_env
+    export FLEET_TEST_CLICKHOUSE_URL="$CH_URL"
+    cd "$ROOT"
+
+    say "checking formatting and lints"
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+
+    say "building the tests"
+    cargo build --workspace --all-targets --locked
+    export FLEET_INGEST_BIN="$CARGO_TARGET_DIR/debug/fleet-ingest"
+
+    say "running the Rust tests"
+    if cargo nextest --version >/dev/null 2>&1; then
+        cargo nextest run --workspace --locked --no-fail-fast
+    else
+        cargo test --workspace --locked --no-fail-fast
+    fi
+
+    say "running the Python tests"
+    "$FLEET_PYTHON" -m pytest -q "$ROOT/tests"
+}
+
+cmd_demo() {
+    start_clickhouse
+    cd "$ROOT"
+    say "building the release binaries"
+    cargo build --release --locked -p fleet-ingest -p fleet-benches
+    local bin="$CARGO_TARGET_DIR/release"
+    export FLEET_CLICKHOUSE_URL="$CH_URL" FLEET_DATABASE="${FLEET_DATABASE:-fleet_demo}"
+
+    "$bin/fleet-ingest" migrate
+    "$bin/fleet-ingest" tenant create --name demo-dealer 2>/dev/null || true
+    "$bin/fleet-ingest" tenant create --name demo-customer --parent demo-dealer 2>/dev/null || true
+    local token
+    token="$("$bin/fleet-ingest" token create --tenant demo-customer --collector demo-site)"
+
+    stop_pidfile "$DEV/gateway.pid"
+    mkdir -p "$DEV/log"
+    say "starting the gateway on http://$GATEWAY_LISTEN (log in .dev/log/gateway.log)"
+    "$bin/fleet-ingest" serve --listen "$GATEWAY_LISTEN" >"$DEV/log/gateway.log" 2>&1 &
+    echo $! >"$DEV/gateway.pid"
+    trap 'stop_pidfile "$DEV/gateway.pid"' EXIT INT TERM
+    for _ in $(seq 1 100); do
+        http_get "http://$GATEWAY_LISTEN/readyz" >/dev/null 2>&1 && break
+        sleep 0.2
+    done
+    http_get "http://$GATEWAY_LISTEN/readyz" >/dev/null || die "the gateway did not become ready (see .dev/log/gateway.log)"
+
+    cat <<INFO
+
+Fleetmeter demo is running.
+  gateway       http://$GATEWAY_LISTEN  (XML-RPC at /RPC2, protobuf at /v1/batches, gRPC)
+  metrics       http://$GATEWAY_LISTEN/metrics
+  ClickHouse    $CH_URL  database $FLEET_DATABASE
+                try: echo 'SELECT kind, count(), max(value) FROM $FLEET_DATABASE.counters GROUP BY kind' | curl -s '$CH_URL/' --data-binary @-
+  collector token for the demo site (already in use by the feeder below):
+                $token
+
+Feeding a synthetic fleet of 200 devices every 30 s; press Ctrl-C to stop.
+INFO
+    "$bin/fleet-bench" feed --url "http://$GATEWAY_LISTEN" --token "$token" --devices 200 --every-secs 30
+}
+
+cmd_stop() {
+    stop_pidfile "$DEV/gateway.pid"
+    stop_pidfile "$CH_DIR/server.pid"
+    say "stopped"
+}
+
+case "${1:-}" in
+    test) cmd_test ;;
+    demo) cmd_demo ;;
+    clickhouse) start_clickhouse ;;
+    stop) cmd_stop ;;
+    *) echo "usage: deploy/dev.sh demo|test|clickhouse|stop" >&2; exit 2 ;;
+esac
