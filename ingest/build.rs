@@ -7,7 +7,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         .build_server(true)
         .extern_path(".fleet.v1", "::fleet_model::proto")
-        .extern_path(".google.protobuf", "::prost_types")
         .compile_fds(files)?;
     Ok(())
 }

@@ -1,1 +1,257 @@
-fn main() {}
+//! `fleet-ingest`: migrate the schema, manage tenants and collector tokens, and run the gateway.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use fleet_ingest::Gateway;
+use fleet_ingest::auth::new_token;
+use fleet_ingest::config::FileConfig;
+use fleet_store::{
+    ClickHouseSettings, Features, MigrationOutcome, PartialClickHouseSettings, ServerVersion,
+    Store, TokenRecord, datetime,
+};
+use tracing::info;
+
+#[derive(Parser)]
+#[command(name = "fleet-ingest", version, about = "Fleetmeter's ingest gateway")]
+struct Cli {
+    /// ClickHouse HTTP URL [default: http://127.0.0.1:8123]
+    #[arg(long, env = "FLEET_CLICKHOUSE_URL", global = true)]
+    clickhouse_url: Option<String>,
+    /// ClickHouse user [default: default]
+    #[arg(long, env = "FLEET_CLICKHOUSE_USER", global = true)]
+    clickhouse_user: Option<String>,
+    /// ClickHouse password [default: none]
+    #[arg(long, env = "FLEET_CLICKHOUSE_PASSWORD", global = true, hide_env_values = true)]
+    clickhouse_password: Option<String>,
+    /// Database holding Fleetmeter's tables [default: fleet]
+    #[arg(long, env = "FLEET_DATABASE", global = true)]
+    database: Option<String>,
+    /// TOML configuration file; flags and environment take precedence over it
+    #[arg(long, env = "FLEET_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply the schema migrations (a no-op when the schema is current)
+    Migrate,
+    /// Manage tenants (dealers and their customers)
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage collector tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Run the gateway
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8090]
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// PEM certificate chain for HTTPS
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key for HTTPS
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// Print the DDL the store emits for a server version (for compatibility checks)
+    Ddl {
+        /// Server version to render for, such as 24.8 or 18.16
+        #[arg(long)]
+        server_version: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant
+    Create {
+        #[arg(long)]
+        name: String,
+        /// The dealer this customer belongs to
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// List tenants
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a collector token and print it on standard output (and nothing else)
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// The collector's name; created under the tenant if new
+        #[arg(long)]
+        collector: String,
+    },
+    /// Revoke tokens by their listed prefix
+    Revoke { prefix: String },
+    /// List tokens (prefixes only: tokens themselves are never stored)
+    List,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("FLEET_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = match &cli.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let flags = PartialClickHouseSettings {
+        url: cli.clickhouse_url.clone(),
+        user: cli.clickhouse_user.clone(),
+        password: cli.clickhouse_password.clone(),
+        database: cli.database.clone(),
+    };
+    let settings = ClickHouseSettings::resolve(&[&flags, &file.clickhouse])?;
+
+    match cli.command {
+        Command::Serve { listen, tls_cert, tls_key } => serve(file, settings, listen, tls_cert, tls_key).await,
+        Command::Ddl { server_version } => {
+            let version = ServerVersion::parse(&server_version)
+                .with_context(|| format!("`{server_version}` is not a version"))?;
+            let mut out = std::io::stdout().lock();
+            for statement in fleet_store::ddl_statements(&settings.database, &Features::of(version)) {
+                writeln!(out, "{statement};\n")?;
+            }
+            Ok(())
+        }
+        command => {
+            let store = connect(&settings).await?;
+            admin(store, command).await
+        }
+    }
+}
+
+async fn connect(settings: &ClickHouseSettings) -> anyhow::Result<Store> {
+    Store::connect(settings)
+        .await
+        .with_context(|| format!("cannot reach clickhouse at {}", settings.url))
+}
+
+async fn serve(
+    mut file: FileConfig,
+    settings: ClickHouseSettings,
+    listen: Option<SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    if let Some(listen) = listen {
+        file.server.listen = listen;
+    }
+    if tls_cert.is_some() {
+        file.server.tls_cert = tls_cert;
+        file.server.tls_key = tls_key;
+    }
+    let gateway = Gateway::start(file, settings).await?;
+    let stopper = gateway.stopper();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("shutdown requested");
+        stopper.cancel();
+    });
+    gateway.wait().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("can install a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+async fn admin(store: Store, command: Command) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        Command::Migrate => match store.migrate().await? {
+            MigrationOutcome::UpToDate(version) => {
+                eprintln!("schema of `{}` is up to date (version {version})", store.database());
+            }
+            MigrationOutcome::Applied { from, to } => {
+                eprintln!("migrated `{}` from version {from} to {to}", store.database());
+            }
+        },
+        Command::Tenant(TenantCommand::Create { name, parent }) => {
+            store.check_schema().await?;
+            let tenant = store.create_tenant(&name, parent.as_deref()).await?;
+            eprintln!("created tenant `{}` (id {})", tenant.name, tenant.tenant_id);
+        }
+        Command::Tenant(TenantCommand::List) => {
+            for tenant in store.list_tenants().await? {
+                writeln!(out, "{}\t{}\t{}", tenant.tenant_id, tenant.name, tenant.parent_id)?;
+            }
+        }
+        Command::Token(TokenCommand::Create { tenant, collector }) => {
+            store.check_schema().await?;
+            let tenant = store
+                .find_tenant(&tenant)
+                .await?
+                .with_context(|| format!("no tenant named `{tenant}`"))?;
+            let collector = store.ensure_collector(tenant.tenant_id, &collector).await?;
+            let token = new_token();
+            let now = datetime(time::OffsetDateTime::now_utc());
+            store
+                .add_token(&TokenRecord {
+                    token_hash: token.hash,
+                    token_prefix: token.prefix.clone(),
+                    collector_id: collector.collector_id,
+                    tenant_id: tenant.tenant_id,
+                    created_at: now,
+                    revoked: 0,
+                    updated_at: now,
+                })
+                .await?;
+            writeln!(out, "{}", token.token)?;
+            eprintln!(
+                "token {}… for collector `{}` of tenant `{}`; it is shown only this once",
+                token.prefix, collector.name, tenant.name
+            );
+        }
+        Command::Token(TokenCommand::Revoke { prefix }) => {
+            let revoked = store.revoke_tokens(&prefix).await?;
+            anyhow::ensure!(revoked > 0, "no active token with prefix `{prefix}`");
+            eprintln!(
+                "revoked {revoked} token(s); gateways stop accepting them within their token \
+                 cache time (30 s by default)"
+            );
+        }
+        Command::Token(TokenCommand::List) => {
+            writeln!(out, "prefix\tcollector_id\ttenant_id\tcreated_at\tstate")?;
+            for t in store.list_tokens().await? {
+                let state = if t.revoked == 1 { "revoked" } else { "active" };
+                let created = time::OffsetDateTime::from_unix_timestamp(i64::from(t.created_at))
+                    .map(|at| at.to_string())
+                    .unwrap_or_default();
+                writeln!(out, "{}\t{}\t{}\t{created}\t{state}", t.token_prefix, t.collector_id, t.tenant_id)?;
+            }
+        }
+        Command::Serve { .. } | Command::Ddl { .. } => unreachable!("handled by `run`"),
+    }
+    Ok(())
+}

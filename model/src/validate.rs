@@ -92,32 +92,43 @@ pub struct ValidBatch {
 
 /// Validates a wire batch received at `now`.
 pub fn validate_batch(
-    batch: proto::Batch,
+    mut batch: proto::Batch,
     now: OffsetDateTime,
     limits: &Limits,
 ) -> Result<ValidBatch, BatchError> {
-    if batch.batch_id.trim().is_empty() {
+    let devices = std::mem::take(&mut batch.devices).into_iter().map(Ok).collect();
+    validate_parts(batch, devices, now, limits)
+}
+
+/// Validates a batch whose device reports were read separately: each is a report or the reason
+/// it could not be read (the XML-RPC mapping rejects a malformed report alone). The envelope's
+/// own `devices` is ignored.
+pub fn validate_parts(
+    envelope: proto::Batch,
+    reports: Vec<Result<proto::DeviceReport, String>>,
+    now: OffsetDateTime,
+    limits: &Limits,
+) -> Result<ValidBatch, BatchError> {
+    if envelope.batch_id.trim().is_empty() {
         return Err(BatchError::MissingBatchId);
     }
-    let batch_id = BatchId::parse(&batch.batch_id)
-        .ok_or_else(|| BatchError::BadBatchId(batch.batch_id.chars().take(64).collect()))?;
-    let sent_at = batch.sent_at.as_ref().and_then(from_timestamp).ok_or(BatchError::BadSentAt)?;
-    if batch.devices.len() > limits.max_devices {
-        return Err(BatchError::TooManyDevices {
-            count: batch.devices.len(),
-            limit: limits.max_devices,
-        });
+    let batch_id = BatchId::parse(&envelope.batch_id)
+        .ok_or_else(|| BatchError::BadBatchId(envelope.batch_id.chars().take(64).collect()))?;
+    let sent_at =
+        envelope.sent_at.as_ref().and_then(from_timestamp).ok_or(BatchError::BadSentAt)?;
+    if reports.len() > limits.max_devices {
+        return Err(BatchError::TooManyDevices { count: reports.len(), limit: limits.max_devices });
     }
 
-    let mut devices = Vec::with_capacity(batch.devices.len());
+    let mut devices = Vec::with_capacity(reports.len());
     let mut rejected = Vec::new();
-    for (index, report) in batch.devices.into_iter().enumerate() {
-        match validate_device(report, now, limits) {
+    for (index, report) in reports.into_iter().enumerate() {
+        match report.and_then(|report| validate_device(report, now, limits)) {
             Ok(device) => devices.push(device),
             Err(reason) => rejected.push(Rejection { index: index as u32, reason }),
         }
     }
-    Ok(ValidBatch { batch_id, sequence: batch.sequence, sent_at, devices, rejected })
+    Ok(ValidBatch { batch_id, sequence: envelope.sequence, sent_at, devices, rejected })
 }
 
 /// Validates one device report; the error is the reason shown to the sender.
