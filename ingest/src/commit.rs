@@ -55,11 +55,13 @@ pub struct Committer {
 }
 
 impl Committer {
-    /// Starts the writer task. It runs until `shutdown` is cancelled, then commits what is
-    /// queued and stops.
+    /// Starts the writer task. Once `hurry` is cancelled (the gateway stops accepting) it
+    /// flushes at once instead of waiting for the interval; once `shutdown` is cancelled it
+    /// commits what is queued and stops.
     pub fn start(
         store: Store,
         config: BatchingConfig,
+        hurry: CancellationToken,
         shutdown: CancellationToken,
     ) -> (Committer, JoinHandle<()>) {
         let (jobs, receiver) = mpsc::unbounded_channel();
@@ -71,7 +73,7 @@ impl Committer {
             health: Arc::clone(&health),
         };
         let writer = Writer { store, config, health, flushes: Arc::new(Semaphore::new(0)) };
-        let task = tokio::spawn(writer.run(receiver, shutdown, Arc::clone(&committer.budget)));
+        let task = tokio::spawn(writer.run(receiver, hurry, shutdown));
         (committer, task)
     }
 
@@ -120,8 +122,8 @@ impl Writer {
     async fn run(
         self,
         mut jobs: mpsc::UnboundedReceiver<Job>,
+        hurry: CancellationToken,
         shutdown: CancellationToken,
-        _budget: Arc<Semaphore>,
     ) {
         let slots = Arc::new(Semaphore::new(self.config.max_concurrent_flushes));
         let probe = tokio::spawn(probe_while_failing(
@@ -140,8 +142,8 @@ impl Writer {
             };
             let Some(first) = first else { break };
 
-            // Gather more until a limit is reached. Shutdown cuts the wait short: what is
-            // queued is committed at once.
+            // Gather more until a limit is reached. Once the gateway stops accepting, the
+            // wait is cut short: what is queued is committed at once.
             let mut group = vec![first];
             let mut rows = group[0].rows.total_rows();
             let mut bytes = group[0].rows.estimated_bytes();
@@ -150,7 +152,7 @@ impl Writer {
                 let next = tokio::select! {
                     job = jobs.recv() => job,
                     () = tokio::time::sleep_until(deadline) => None,
-                    () = shutdown.cancelled() => drain_one(&mut jobs),
+                    () = hurry.cancelled() => drain_one(&mut jobs),
                 };
                 let Some(job) = next else { break };
                 rows += job.rows.total_rows();

@@ -67,9 +67,14 @@ impl Gateway {
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
         let local_addr = listener.local_addr()?;
 
+        let stop_accepting = CancellationToken::new();
         let commit_shutdown = CancellationToken::new();
-        let (committer, writer) =
-            Committer::start(store.clone(), config.batching.clone(), commit_shutdown.clone());
+        let (committer, writer) = Committer::start(
+            store.clone(),
+            config.batching.clone(),
+            stop_accepting.clone(),
+            commit_shutdown.clone(),
+        );
         let ingestor = Arc::new(Ingestor::new(store, committer, &config));
         let router = router(Arc::new(AppState {
             ingestor: Arc::clone(&ingestor),
@@ -77,7 +82,6 @@ impl Gateway {
             metrics,
         }));
 
-        let stop_accepting = CancellationToken::new();
         let shutdown_timeout = Duration::from_millis(config.server.shutdown_timeout_ms);
         let pruner = tokio::spawn(prune_periodically(Arc::clone(&ingestor)));
         let task = tokio::spawn({

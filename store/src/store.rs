@@ -319,19 +319,16 @@ impl Store {
         if device_ids.is_empty() {
             return Ok(Vec::new());
         }
-        timed(
-            QUERY_TIMEOUT,
-            self.client
-                .query(
-                    "SELECT device_id, argMax(inventory_hash, last_seen) AS inventory_hash, \
-                     min(first_seen) AS first_seen, max(last_seen) AS last_seen \
-                     FROM devices WHERE tenant_id = ? AND device_id IN ? GROUP BY device_id",
-                )
-                .bind(tenant_id)
-                .bind(device_ids)
-                .fetch_all(),
-        )
-        .await
+        // A tuple literal: ClickHouse 18.x does not take an array on the right of `IN`. The
+        // values are integers, so formatting them in is safe.
+        let list: Vec<String> = device_ids.iter().map(u64::to_string).collect();
+        let sql = format!(
+            "SELECT device_id, argMax(inventory_hash, last_seen) AS inventory_hash, \
+             min(first_seen) AS earliest_seen, max(last_seen) AS latest_seen \
+             FROM devices WHERE tenant_id = ? AND device_id IN ({}) GROUP BY device_id",
+            list.join(",")
+        );
+        timed(QUERY_TIMEOUT, self.client.query(&sql).bind(tenant_id).fetch_all()).await
     }
 
     // --- tenants, collectors, tokens
