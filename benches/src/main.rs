@@ -1,1 +1,482 @@
-fn main() {}
+//! `fleet-bench`: the ingest load tool and the demo feeder.
+//!
+//! `fleet-bench ingest` measures each transport end to end against a running gateway (or one it
+//! starts), and the ceiling: the same rows inserted straight into ClickHouse with the
+//! `clickhouse` crate. `fleet-bench feed` sends a synthetic fleet to a gateway on a schedule.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use fleet_benches::synth::Fleet;
+use fleet_ingest::auth::new_token;
+use fleet_ingest::grpc::IngestClient;
+use fleet_model::xmlrpc::{
+    DecodeLimits, Response, Value, batch_to_value, decode_response, encode_call,
+};
+use fleet_model::{CollectorId, DeviceId, TenantId, proto};
+use fleet_store::{
+    ClickHouseSettings, DeviceRow, Origin, PartialClickHouseSettings, RowSet, Store, TokenRecord,
+    datetime,
+};
+use prost::Message;
+use time::OffsetDateTime;
+use tokio::sync::Mutex;
+
+#[derive(Parser)]
+#[command(name = "fleet-bench", about = "Fleetmeter load tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Measure ingest throughput and latency per transport against the direct-insert ceiling
+    Ingest(IngestArgs),
+    /// Send a synthetic fleet to a gateway on a schedule (the demo)
+    Feed {
+        /// Gateway URL
+        #[arg(long, default_value = "http://127.0.0.1:8090")]
+        url: String,
+        #[arg(long, env = "FLEET_TOKEN")]
+        token: String,
+        #[arg(long, default_value_t = 200)]
+        devices: u32,
+        /// Seconds between batches
+        #[arg(long, default_value_t = 30)]
+        every_secs: u64,
+        /// Send one batch and exit
+        #[arg(long)]
+        once: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Transport {
+    Xmlrpc,
+    Protobuf,
+    Grpc,
+}
+
+#[derive(clap::Args)]
+struct IngestArgs {
+    /// ClickHouse for the ceiling measurement and the benchmark's tenant and token
+    #[arg(
+        long,
+        env = "FLEET_CLICKHOUSE_URL",
+        default_value = "http://127.0.0.1:18123"
+    )]
+    clickhouse_url: String,
+    /// Database to create and use (dropped first)
+    #[arg(long, default_value = "fleet_bench")]
+    database: String,
+    /// Start this fleet-ingest binary with default limits (and report its peak memory)
+    #[arg(long)]
+    spawn_gateway: Option<PathBuf>,
+    /// Gateway address when not spawning one
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    gateway: String,
+    /// Transports to measure
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Transport::Xmlrpc, Transport::Protobuf, Transport::Grpc])]
+    transports: Vec<Transport>,
+    /// Concurrent clients
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Seconds per transport
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Device reports per batch
+    #[arg(long, default_value_t = 50)]
+    devices_per_batch: u32,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match Cli::parse().command {
+        Command::Ingest(args) => ingest(args).await,
+        Command::Feed {
+            url,
+            token,
+            devices,
+            every_secs,
+            once,
+        } => feed(url, token, devices, every_secs, once).await,
+    }
+}
+
+async fn feed(
+    url: String,
+    token: String,
+    devices: u32,
+    every: u64,
+    once: bool,
+) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let mut fleet = Fleet::new(1, devices);
+    loop {
+        let batch = fleet.next_batch();
+        let response = http
+            .post(format!("{url}/v1/batches"))
+            .header("content-type", "application/x-protobuf")
+            .header("accept", "application/json")
+            .bearer_auth(&token)
+            .body(batch.encode_to_vec())
+            .send()
+            .await;
+        match response {
+            Ok(r) => eprintln!(
+                "sent {devices} device reports: {} {}",
+                r.status(),
+                r.text().await.unwrap_or_default()
+            ),
+            Err(e) => eprintln!("gateway unreachable: {e}"),
+        }
+        if once {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(every)).await;
+    }
+}
+
+struct Measurement {
+    rows: u64,
+    requests: u64,
+    errors: u64,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Measurement {
+    fn rate(&self) -> f64 {
+        self.rows as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&mut self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        self.latencies.sort();
+        let index = ((self.latencies.len() - 1) as f64 * p).round() as usize;
+        self.latencies[index]
+    }
+}
+
+async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
+    let partial = PartialClickHouseSettings {
+        url: Some(args.clickhouse_url.clone()),
+        database: Some(args.database.clone()),
+        ..Default::default()
+    };
+    let settings = ClickHouseSettings::resolve(&[&partial])?;
+    let store = Store::connect(&settings).await?;
+    store.drop_database().await?;
+    store.migrate().await?;
+    let token = create_token(&store).await?;
+
+    let mut child = None;
+    let gateway = match &args.spawn_gateway {
+        Some(bin) => {
+            let port = free_port()?;
+            let listen = format!("127.0.0.1:{port}");
+            let process = tokio::process::Command::new(bin)
+                .args(["serve", "--listen", &listen])
+                .env("FLEET_CLICKHOUSE_URL", &args.clickhouse_url)
+                .env("FLEET_DATABASE", &args.database)
+                .env("FLEET_LOG", "warn")
+                .stdout(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .with_context(|| format!("cannot start {}", bin.display()))?;
+            child = Some(process);
+            wait_ready(&listen).await?;
+            listen
+        }
+        None => args.gateway.clone(),
+    };
+
+    println!(
+        "fleet-bench ingest: {} clients, {} s per transport, {} devices per batch, gateway {gateway}",
+        args.concurrency, args.seconds, args.devices_per_batch
+    );
+    let ceiling = direct_ceiling(&store, &args).await?;
+    println!(
+        "{:<10} {:>12.0} rows/s  (direct clickhouse inserts of about {} rows, {} writers)",
+        "ceiling",
+        ceiling.rate(),
+        ceiling.rows / ceiling.requests.max(1),
+        CEILING_WRITERS
+    );
+
+    for transport in &args.transports {
+        let mut m = run_transport(*transport, &gateway, &token, &args).await?;
+        let (p50, p99) = (m.percentile(0.5), m.percentile(0.99));
+        println!(
+            "{:<10} {:>12.0} rows/s  {:>5.2} of ceiling  p50 {:>6.1} ms  p99 {:>6.1} ms  {} requests, {} errors",
+            name(*transport),
+            m.rate(),
+            m.rate() / ceiling.rate(),
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3,
+            m.requests,
+            m.errors
+        );
+    }
+
+    if let Some(mut process) = child {
+        let pid = process.id().unwrap_or(0);
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM"))
+        {
+            let peak = line.trim_start_matches("VmHWM:").trim();
+            println!("gateway peak memory (VmHWM): {peak}");
+        }
+        let _ = process.kill().await;
+    }
+    Ok(())
+}
+
+fn name(t: Transport) -> &'static str {
+    match t {
+        Transport::Xmlrpc => "xmlrpc",
+        Transport::Protobuf => "protobuf",
+        Transport::Grpc => "grpc",
+    }
+}
+
+async fn create_token(store: &Store) -> anyhow::Result<String> {
+    let tenant = store.create_tenant("bench", None).await?;
+    let collector = store.ensure_collector(tenant.tenant_id, "bench").await?;
+    let token = new_token();
+    let now = datetime(OffsetDateTime::now_utc());
+    store
+        .add_token(&TokenRecord {
+            token_hash: token.hash,
+            token_prefix: token.prefix,
+            collector_id: collector.collector_id,
+            tenant_id: tenant.tenant_id,
+            created_at: now,
+            revoked: 0,
+            updated_at: now,
+        })
+        .await?;
+    Ok(token.token)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn wait_ready(listen: &str) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(r) = http.get(format!("http://{listen}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("the gateway on {listen} did not become ready")
+}
+
+const CEILING_WRITERS: usize = 2;
+/// Batches per direct INSERT: about what the gateway's group commit gathers under load.
+const CEILING_BATCHES_PER_INSERT: usize = 64;
+
+/// The same kind of rows inserted straight into ClickHouse with the `clickhouse` crate.
+async fn direct_ceiling(store: &Store, args: &IngestArgs) -> anyhow::Result<Measurement> {
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for writer in 0..CEILING_WRITERS {
+        let store = store.clone();
+        let devices = args.devices_per_batch;
+        tasks.push(tokio::spawn(async move {
+            let origin = Origin {
+                tenant: TenantId(999),
+                collector: CollectorId(writer as u64),
+                received_at: OffsetDateTime::now_utc(),
+            };
+            let mut fleets: Vec<Fleet> = (0..CEILING_BATCHES_PER_INSERT)
+                .map(|i| Fleet::new((writer * 1000 + i) as u32, devices))
+                .collect();
+            let (mut rows, mut inserts) = (0u64, 0u64);
+            while Instant::now() < deadline {
+                let mut set = RowSet::default();
+                for fleet in &mut fleets {
+                    let batch = fleet.next_batch();
+                    let valid = fleet_model::validate::validate_batch(
+                        batch,
+                        OffsetDateTime::now_utc(),
+                        &Default::default(),
+                    )?;
+                    for d in &valid.devices {
+                        let id = DeviceId::derive(
+                            origin.tenant,
+                            &d.identity.vendor,
+                            &d.identity.serial,
+                            &d.identity.mac,
+                        )
+                        .expect("synthetic devices have serials");
+                        set.push_report(origin, id, d);
+                        if inserts == 0 {
+                            set.devices.push(DeviceRow::from_report(origin, id, d, 0));
+                        }
+                    }
+                }
+                rows += set.data_rows() as u64;
+                store.commit(&set).await?;
+                inserts += 1;
+            }
+            anyhow::Ok((rows, inserts))
+        }));
+    }
+    let (mut rows, mut requests) = (0, 0);
+    for task in tasks {
+        let (r, i) = task.await??;
+        rows += r;
+        requests += i;
+    }
+    Ok(Measurement {
+        rows,
+        requests,
+        errors: 0,
+        elapsed: started.elapsed(),
+        latencies: Vec::new(),
+    })
+}
+
+async fn run_transport(
+    transport: Transport,
+    gateway: &str,
+    token: &str,
+    args: &IngestArgs,
+) -> anyhow::Result<Measurement> {
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let results = Arc::new(Mutex::new(Measurement {
+        rows: 0,
+        requests: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    }));
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+    let grpc = if transport == Transport::Grpc {
+        Some(
+            IngestClient::connect(format!("http://{gateway}"))
+                .await?
+                .max_decoding_message_size(64 << 20)
+                .max_encoding_message_size(64 << 20),
+        )
+    } else {
+        None
+    };
+
+    let mut tasks = Vec::new();
+    for client in 0..args.concurrency {
+        let (http, grpc, results) = (http.clone(), grpc.clone(), Arc::clone(&results));
+        let (gateway, token) = (gateway.to_owned(), token.to_owned());
+        let site = 10_000 * (1 + transport as u32) + client as u32;
+        let devices = args.devices_per_batch;
+        tasks.push(tokio::spawn(async move {
+            let mut fleet = Fleet::new(site, devices);
+            while Instant::now() < deadline {
+                let batch = fleet.next_batch();
+                let sent = Instant::now();
+                let outcome = match transport {
+                    Transport::Xmlrpc => send_xmlrpc(&http, &gateway, &token, &batch).await,
+                    Transport::Protobuf => send_protobuf(&http, &gateway, &token, &batch).await,
+                    Transport::Grpc => {
+                        send_grpc(grpc.clone().expect("connected"), &token, batch).await
+                    }
+                };
+                let latency = sent.elapsed();
+                let mut r = results.lock().await;
+                r.requests += 1;
+                match outcome {
+                    Ok(rows) => {
+                        r.rows += rows;
+                        r.latencies.push(latency);
+                    }
+                    Err(_) => r.errors += 1,
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await?;
+    }
+    let mut m = Arc::try_unwrap(results)
+        .ok()
+        .expect("tasks are done")
+        .into_inner();
+    m.elapsed = started.elapsed();
+    Ok(m)
+}
+
+async fn send_xmlrpc(
+    http: &reqwest::Client,
+    gateway: &str,
+    token: &str,
+    batch: &proto::Batch,
+) -> anyhow::Result<u64> {
+    let body = encode_call(
+        "fleet.submit",
+        &[Value::String(token.into()), batch_to_value(batch)],
+    );
+    let bytes = http
+        .post(format!("http://{gateway}/RPC2"))
+        .body(body)
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    match decode_response(&bytes, &DecodeLimits::default())? {
+        Response::Value(v) => match v.member("rows") {
+            Some(Value::Int(rows)) => Ok(*rows as u64),
+            _ => bail!("no rows in the answer"),
+        },
+        Response::Fault { code, message } => bail!("fault {code}: {message}"),
+    }
+}
+
+async fn send_protobuf(
+    http: &reqwest::Client,
+    gateway: &str,
+    token: &str,
+    batch: &proto::Batch,
+) -> anyhow::Result<u64> {
+    let response = http
+        .post(format!("http://{gateway}/v1/batches"))
+        .header("content-type", "application/x-protobuf")
+        .bearer_auth(token)
+        .body(batch.encode_to_vec())
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!("status {}", response.status());
+    }
+    Ok(proto::SubmitResult::decode(response.bytes().await?)?.rows)
+}
+
+async fn send_grpc(
+    mut client: IngestClient<tonic::transport::Channel>,
+    token: &str,
+    batch: proto::Batch,
+) -> anyhow::Result<u64> {
+    let mut request = tonic::Request::new(batch);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse()?);
+    Ok(client.submit(request).await?.into_inner().rows)
+}

@@ -41,10 +41,16 @@ pub struct NewToken {
 /// Creates a random token.
 pub fn new_token() -> NewToken {
     let secret: [u8; 32] = rand::random();
-    let token =
-        format!("fmt_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
+    let token = format!(
+        "fmt_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+    );
     let prefix = token[..12].to_owned();
-    NewToken { hash: hash_token(&token), prefix, token }
+    NewToken {
+        hash: hash_token(&token),
+        prefix,
+        token,
+    }
 }
 
 /// The stored form of a token: hex SHA-256.
@@ -113,7 +119,9 @@ impl Authenticator {
             && self.blocked.contains_key(&ip)
         {
             metrics::counter!(m::RATE_LIMITED, "kind" => "failed_auth").increment(1);
-            return Err(IngestError::RateLimited { retry_after: Duration::from_secs(2) });
+            return Err(IngestError::RateLimited {
+                retry_after: Duration::from_secs(2),
+            });
         }
         let result = match token.map(str::trim).filter(|t| !t.is_empty()) {
             Some(token) => self.lookup(token).await,
@@ -126,7 +134,9 @@ impl Authenticator {
             {
                 self.blocked.insert(ip, ()).await;
                 metrics::counter!(m::RATE_LIMITED, "kind" => "failed_auth").increment(1);
-                return Err(IngestError::RateLimited { retry_after: Duration::from_secs(2) });
+                return Err(IngestError::RateLimited {
+                    retry_after: Duration::from_secs(2),
+                });
             }
         }
         result
@@ -152,9 +162,13 @@ impl Authenticator {
         })?;
         match found {
             Some((collector, tenant)) => {
-                let principal =
-                    Principal { tenant: TenantId(tenant), collector: CollectorId(collector) };
-                self.known.insert(digest, CachedPrincipal { principal, digest }).await;
+                let principal = Principal {
+                    tenant: TenantId(tenant),
+                    collector: CollectorId(collector),
+                };
+                self.known
+                    .insert(digest, CachedPrincipal { principal, digest })
+                    .await;
                 Ok(principal)
             }
             None => {

@@ -72,7 +72,12 @@ impl Committer {
             max_queued_bytes: config.max_queued_bytes,
             health: Arc::clone(&health),
         };
-        let writer = Writer { store, config, health, flushes: Arc::new(Semaphore::new(0)) };
+        let writer = Writer {
+            store,
+            config,
+            health,
+            flushes: Arc::new(Semaphore::new(0)),
+        };
         let task = tokio::spawn(writer.run(receiver, hurry, shutdown));
         (committer, task)
     }
@@ -88,7 +93,9 @@ impl Committer {
         }
         let bytes = rows.estimated_bytes().max(1);
         if bytes > self.max_queued_bytes {
-            return Err(IngestError::TooLarge { limit: self.max_queued_bytes });
+            return Err(IngestError::TooLarge {
+                limit: self.max_queued_bytes,
+            });
         }
         let budget = Arc::clone(&self.budget)
             .try_acquire_many_owned(bytes as u32)
@@ -97,7 +104,11 @@ impl Committer {
         metrics::gauge!(m::QUEUE_REQUESTS).increment(1.0);
 
         let (reply, answer) = oneshot::channel();
-        let queued = self.jobs.send(Job { rows, _budget: budget, reply });
+        let queued = self.jobs.send(Job {
+            rows,
+            _budget: budget,
+            reply,
+        });
         let result = match queued {
             Ok(()) => answer
                 .await
@@ -161,7 +172,10 @@ impl Writer {
             }
 
             // Wait for a free flush slot: this is the back-pressure on the gathering loop.
-            let slot = Arc::clone(&slots).acquire_owned().await.expect("never closed");
+            let slot = Arc::clone(&slots)
+                .acquire_owned()
+                .await
+                .expect("never closed");
             let flush = Flush {
                 store: self.store.clone(),
                 health: Arc::clone(&self.health),
@@ -181,7 +195,10 @@ impl Writer {
             rest.push(job);
         }
         if !rest.is_empty() {
-            info!(requests = rest.len(), "committing queued rows before shutdown");
+            info!(
+                requests = rest.len(),
+                "committing queued rows before shutdown"
+            );
             let flush = Flush {
                 store: self.store.clone(),
                 health: Arc::clone(&self.health),
@@ -232,7 +249,9 @@ impl Flush {
         let result = self.commit_with_retries(&rows).await;
         let answer = match &result {
             Ok(()) => Ok(()),
-            Err(e) => Err(IngestError::unavailable(format!("clickhouse commit failed: {e}"))),
+            Err(e) => Err(IngestError::unavailable(format!(
+                "clickhouse commit failed: {e}"
+            ))),
         };
         for reply in replies {
             let _ = reply.send(answer.clone());
@@ -257,7 +276,11 @@ impl Flush {
                     if self.health.failing.swap(false, Ordering::AcqRel) {
                         info!("clickhouse accepts commits again");
                     }
-                    debug!(rows = total, elapsed_ms = elapsed.as_millis() as u64, "flushed");
+                    debug!(
+                        rows = total,
+                        elapsed_ms = elapsed.as_millis() as u64,
+                        "flushed"
+                    );
                     return Ok(());
                 }
                 Err(e) => {

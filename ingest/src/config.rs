@@ -210,8 +210,14 @@ impl FileConfig {
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> anyhow::Result<()> {
         let b = &self.batching;
-        anyhow::ensure!(b.max_batch_rows > 0, "`batching.max_batch_rows` must be above 0");
-        anyhow::ensure!(b.max_batch_bytes > 0, "`batching.max_batch_bytes` must be above 0");
+        anyhow::ensure!(
+            b.max_batch_rows > 0,
+            "`batching.max_batch_rows` must be above 0"
+        );
+        anyhow::ensure!(
+            b.max_batch_bytes > 0,
+            "`batching.max_batch_bytes` must be above 0"
+        );
         anyhow::ensure!(
             (1..=60_000).contains(&b.flush_interval_ms),
             "`batching.flush_interval_ms` must be 1..=60000"
@@ -220,7 +226,10 @@ impl FileConfig {
             b.max_concurrent_flushes > 0,
             "`batching.max_concurrent_flushes` must be above 0"
         );
-        anyhow::ensure!(b.flush_attempts > 0, "`batching.flush_attempts` must be above 0");
+        anyhow::ensure!(
+            b.flush_attempts > 0,
+            "`batching.flush_attempts` must be above 0"
+        );
         anyhow::ensure!(
             b.max_queued_bytes >= self.limits.max_body_bytes,
             "`batching.max_queued_bytes` must be at least `limits.max_body_bytes`"
@@ -261,7 +270,10 @@ mod tests {
     #[test]
     fn unknown_keys_are_refused() {
         let err = toml::from_str::<FileConfig>("[batching]\nflush_interval = 5\n").unwrap_err();
-        assert!(err.to_string().contains("unknown field `flush_interval`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown field `flush_interval`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -24,18 +24,25 @@ pub enum IngestError {
     RateLimited { retry_after: Duration },
     /// The gateway cannot commit now (queue full or ClickHouse failing); nothing was stored.
     #[error("unavailable: {reason}; retry in {} s", retry_after.as_secs())]
-    Unavailable { reason: String, retry_after: Duration },
+    Unavailable {
+        reason: String,
+        retry_after: Duration,
+    },
 }
 
 impl IngestError {
     pub fn unavailable(reason: impl Into<String>) -> Self {
-        IngestError::Unavailable { reason: reason.into(), retry_after: Duration::from_secs(5) }
+        IngestError::Unavailable {
+            reason: reason.into(),
+            retry_after: Duration::from_secs(5),
+        }
     }
 
     /// The seconds a client should wait, for `Retry-After`.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            IngestError::RateLimited { retry_after } | IngestError::Unavailable { retry_after, .. } => {
+            IngestError::RateLimited { retry_after }
+            | IngestError::Unavailable { retry_after, .. } => {
                 Some(retry_after.as_secs_f64().ceil().max(1.0) as u64)
             }
             _ => None,

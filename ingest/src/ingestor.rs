@@ -51,8 +51,14 @@ pub struct Submission {
 impl Submission {
     /// A protobuf batch, whose device reports were all read.
     pub fn from_proto(mut batch: proto::Batch) -> Submission {
-        let devices = std::mem::take(&mut batch.devices).into_iter().map(Ok).collect();
-        Submission { envelope: batch, devices }
+        let devices = std::mem::take(&mut batch.devices)
+            .into_iter()
+            .map(Ok)
+            .collect();
+        Submission {
+            envelope: batch,
+            devices,
+        }
     }
 }
 
@@ -88,7 +94,9 @@ pub struct Ingestor {
 
 impl std::fmt::Debug for Ingestor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ingestor").field("store", &self.store).finish_non_exhaustive()
+        f.debug_struct("Ingestor")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
     }
 }
 
@@ -103,14 +111,19 @@ struct InFlight<'a> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.ingestor.in_flight.lock().expect("not poisoned").remove(&self.key);
+        self.ingestor
+            .in_flight
+            .lock()
+            .expect("not poisoned")
+            .remove(&self.key);
         let _ = self.done.send(Some(self.committed));
     }
 }
 
 impl Ingestor {
     pub fn new(store: Store, committer: Committer, config: &FileConfig) -> Ingestor {
-        let rate = NonZeroU32::new(config.rate_limit.collector_per_second).unwrap_or(NonZeroU32::MIN);
+        let rate =
+            NonZeroU32::new(config.rate_limit.collector_per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.rate_limit.collector_burst).unwrap_or(NonZeroU32::MIN);
         Ingestor {
             auth: Authenticator::new(store.clone(), &config.auth, &config.rate_limit),
@@ -124,7 +137,9 @@ impl Ingestor {
                 .time_to_live(Duration::from_secs(3600))
                 .build(),
             sequences: Cache::builder().max_capacity(100_000).build(),
-            inventory: Cache::builder().max_capacity(config.auth.inventory_cache_capacity).build(),
+            inventory: Cache::builder()
+                .max_capacity(config.auth.inventory_cache_capacity)
+                .build(),
             inventory_refresh: config.auth.inventory_refresh_secs.min(u64::from(u32::MAX)) as u32,
         }
     }
@@ -190,7 +205,12 @@ impl Ingestor {
                     None => {
                         let (done, receiver) = watch::channel(None);
                         in_flight.insert(key, receiver);
-                        break InFlight { ingestor: self, key, done, committed: false };
+                        break InFlight {
+                            ingestor: self,
+                            key,
+                            done,
+                            committed: false,
+                        };
                     }
                 }
             };
@@ -199,7 +219,8 @@ impl Ingestor {
             }
         };
 
-        self.store_batch(principal, transport, now, batch, guard).await
+        self.store_batch(principal, transport, now, batch, guard)
+            .await
     }
 
     async fn previously_accepted(&self, key: BatchKey) -> Result<Option<Accepted>, IngestError> {
@@ -213,7 +234,10 @@ impl Ingestor {
             .await
             .map_err(store_unavailable)?;
         Ok(row.map(|row| {
-            let accepted = Accepted { devices: row.devices, rows: row.rows };
+            let accepted = Accepted {
+                devices: row.devices,
+                rows: row.rows,
+            };
             let cache = self.accepted.clone();
             tokio::spawn(async move { cache.insert(key, accepted).await });
             accepted
@@ -228,8 +252,11 @@ impl Ingestor {
         batch: ValidBatch,
         mut guard: InFlight<'_>,
     ) -> Result<proto::SubmitResult, IngestError> {
-        let origin =
-            Origin { tenant: principal.tenant, collector: principal.collector, received_at: now };
+        let origin = Origin {
+            tenant: principal.tenant,
+            collector: principal.collector,
+            received_at: now,
+        };
 
         // Rows for every valid device report, and an inventory row where it changed.
         let mut rows = RowSet::default();
@@ -276,7 +303,13 @@ impl Ingestor {
         // Remember what is now stored.
         let key = guard.key;
         self.accepted
-            .insert(key, Accepted { devices: batch.devices.len() as u32, rows: data_rows })
+            .insert(
+                key,
+                Accepted {
+                    devices: batch.devices.len() as u32,
+                    rows: data_rows,
+                },
+            )
             .await;
         if let Some(sequence) = batch.sequence {
             let seq_key = (principal.tenant.0, principal.collector.0);
@@ -284,8 +317,14 @@ impl Ingestor {
             self.sequences.insert(seq_key, last.max(sequence)).await;
         }
         for (row, first_seen) in inventory {
-            let known = Inventory { hash: row.inventory_hash, first_seen, written_at: row.last_seen };
-            self.inventory.insert((row.tenant_id, row.device_id), known).await;
+            let known = Inventory {
+                hash: row.inventory_hash,
+                first_seen,
+                written_at: row.last_seen,
+            };
+            self.inventory
+                .insert((row.tenant_id, row.device_id), known)
+                .await;
         }
 
         metrics::counter!(m::DEVICES_ACCEPTED).increment(batch.devices.len() as u64);
@@ -336,11 +375,17 @@ impl Ingestor {
             }
         }
         if !missing.is_empty() {
-            let known: Vec<KnownDevice> =
-                self.store.known_devices(tenant, &missing).await.map_err(store_unavailable)?;
+            let known: Vec<KnownDevice> = self
+                .store
+                .known_devices(tenant, &missing)
+                .await
+                .map_err(store_unavailable)?;
             for k in known {
-                let inventory =
-                    Inventory { hash: k.inventory_hash, first_seen: k.first_seen, written_at: k.last_seen };
+                let inventory = Inventory {
+                    hash: k.inventory_hash,
+                    first_seen: k.first_seen,
+                    written_at: k.last_seen,
+                };
                 cached.insert(k.device_id, inventory);
             }
         }
@@ -368,7 +413,9 @@ impl Ingestor {
         principal: Principal,
         sequence: Option<u64>,
     ) -> Result<u64, IngestError> {
-        let Some(sequence) = sequence else { return Ok(0) };
+        let Some(sequence) = sequence else {
+            return Ok(0);
+        };
         let key = (principal.tenant.0, principal.collector.0);
         let last = match self.sequences.get(&key).await {
             Some(last) => Some(last),
@@ -404,7 +451,13 @@ fn duplicate_result(batch: &ValidBatch, previous: Accepted) -> proto::SubmitResu
 }
 
 fn rejections(rejected: &[Rejection]) -> Vec<proto::Rejection> {
-    rejected.iter().map(|r| proto::Rejection { index: r.index, reason: r.reason.clone() }).collect()
+    rejected
+        .iter()
+        .map(|r| proto::Rejection {
+            index: r.index,
+            reason: r.reason.clone(),
+        })
+        .collect()
 }
 
 fn store_unavailable(error: fleet_store::StoreError) -> IngestError {

@@ -25,7 +25,12 @@ struct Cli {
     #[arg(long, env = "FLEET_CLICKHOUSE_USER", global = true)]
     clickhouse_user: Option<String>,
     /// ClickHouse password [default: none]
-    #[arg(long, env = "FLEET_CLICKHOUSE_PASSWORD", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "FLEET_CLICKHOUSE_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
     clickhouse_password: Option<String>,
     /// Database holding Fleetmeter's tables [default: fleet]
     #[arg(long, env = "FLEET_DATABASE", global = true)]
@@ -100,14 +105,18 @@ enum TokenCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run(cli))
 }
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLEET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("FLEET_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
     } else {
@@ -129,12 +138,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = ClickHouseSettings::resolve(&[&flags, &file.clickhouse])?;
 
     match cli.command {
-        Command::Serve { listen, tls_cert, tls_key } => serve(file, settings, listen, tls_cert, tls_key).await,
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => serve(file, settings, listen, tls_cert, tls_key).await,
         Command::Ddl { server_version } => {
             let version = ServerVersion::parse(&server_version)
                 .with_context(|| format!("`{server_version}` is not a version"))?;
             let mut out = std::io::stdout().lock();
-            for statement in fleet_store::ddl_statements(&settings.database, &Features::of(version)) {
+            for statement in fleet_store::ddl_statements(&settings.database, &Features::of(version))
+            {
                 writeln!(out, "{statement};\n")?;
             }
             Ok(())
@@ -191,10 +205,16 @@ async fn admin(store: Store, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Migrate => match store.migrate().await? {
             MigrationOutcome::UpToDate(version) => {
-                eprintln!("schema of `{}` is up to date (version {version})", store.database());
+                eprintln!(
+                    "schema of `{}` is up to date (version {version})",
+                    store.database()
+                );
             }
             MigrationOutcome::Applied { from, to } => {
-                eprintln!("migrated `{}` from version {from} to {to}", store.database());
+                eprintln!(
+                    "migrated `{}` from version {from} to {to}",
+                    store.database()
+                );
             }
         },
         Command::Tenant(TenantCommand::Create { name, parent }) => {
@@ -204,7 +224,11 @@ async fn admin(store: Store, command: Command) -> anyhow::Result<()> {
         }
         Command::Tenant(TenantCommand::List) => {
             for tenant in store.list_tenants().await? {
-                writeln!(out, "{}\t{}\t{}", tenant.tenant_id, tenant.name, tenant.parent_id)?;
+                writeln!(
+                    out,
+                    "{}\t{}\t{}",
+                    tenant.tenant_id, tenant.name, tenant.parent_id
+                )?;
             }
         }
         Command::Token(TokenCommand::Create { tenant, collector }) => {
@@ -248,7 +272,11 @@ async fn admin(store: Store, command: Command) -> anyhow::Result<()> {
                 let created = time::OffsetDateTime::from_unix_timestamp(i64::from(t.created_at))
                     .map(|at| at.to_string())
                     .unwrap_or_default();
-                writeln!(out, "{}\t{}\t{}\t{created}\t{state}", t.token_prefix, t.collector_id, t.tenant_id)?;
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{created}\t{state}",
+                    t.token_prefix, t.collector_id, t.tenant_id
+                )?;
             }
         }
         Command::Serve { .. } | Command::Ddl { .. } => unreachable!("handled by `run`"),

@@ -29,12 +29,16 @@ pub fn install() -> PrometheusHandle {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Suffix("_seconds".into()),
-                    &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0],
+                    &[
+                        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0,
+                    ],
                 )
                 .and_then(|b| {
                     b.set_buckets_for_metric(
                         Matcher::Full(FLUSH_ROWS.into()),
-                        &[10.0, 100.0, 1_000.0, 10_000.0, 50_000.0, 100_000.0, 500_000.0],
+                        &[
+                            10.0, 100.0, 1_000.0, 10_000.0, 50_000.0, 100_000.0, 500_000.0,
+                        ],
                     )
                 })
                 .expect("bucket lists are not empty")
@@ -51,17 +55,39 @@ pub fn install() -> PrometheusHandle {
 
 fn describe() {
     describe_counter!(REQUESTS, "Ingest requests by protocol and outcome.");
-    describe_histogram!(REQUEST_SECONDS, Unit::Seconds, "Time to answer an ingest request.");
+    describe_histogram!(
+        REQUEST_SECONDS,
+        Unit::Seconds,
+        "Time to answer an ingest request."
+    );
     describe_counter!(DEVICES_ACCEPTED, "Device reports stored.");
     describe_counter!(DEVICES_REJECTED, "Device reports refused by validation.");
     describe_counter!(DUPLICATES, "Batches acknowledged as already stored.");
-    describe_counter!(SEQUENCE_GAPS, "Batches whose sequence number skipped ahead.");
+    describe_counter!(
+        SEQUENCE_GAPS,
+        "Batches whose sequence number skipped ahead."
+    );
     describe_counter!(ROWS_COMMITTED, "Rows committed to ClickHouse, by table.");
-    describe_histogram!(FLUSH_SECONDS, Unit::Seconds, "Duration of one group commit.");
+    describe_histogram!(
+        FLUSH_SECONDS,
+        Unit::Seconds,
+        "Duration of one group commit."
+    );
     describe_histogram!(FLUSH_ROWS, Unit::Count, "Rows in one group commit.");
-    describe_gauge!(QUEUE_BYTES, Unit::Bytes, "Estimated bytes of rows waiting to commit.");
-    describe_gauge!(QUEUE_REQUESTS, Unit::Count, "Requests waiting for a commit.");
-    describe_counter!(AUTH_FAILURES, "Requests with a missing, unknown or revoked token.");
+    describe_gauge!(
+        QUEUE_BYTES,
+        Unit::Bytes,
+        "Estimated bytes of rows waiting to commit."
+    );
+    describe_gauge!(
+        QUEUE_REQUESTS,
+        Unit::Count,
+        "Requests waiting for a commit."
+    );
+    describe_counter!(
+        AUTH_FAILURES,
+        "Requests with a missing, unknown or revoked token."
+    );
     describe_counter!(RATE_LIMITED, "Requests refused by a rate limit, by kind.");
     describe_counter!(CLICKHOUSE_ERRORS, "Failed ClickHouse calls.");
 }

@@ -49,7 +49,10 @@ pub struct Gateway {
 
 impl Gateway {
     /// Connects to ClickHouse, checks the schema, binds the listener and starts serving.
-    pub async fn start(config: FileConfig, settings: ClickHouseSettings) -> anyhow::Result<Gateway> {
+    pub async fn start(
+        config: FileConfig,
+        settings: ClickHouseSettings,
+    ) -> anyhow::Result<Gateway> {
         config.validate()?;
         let metrics = m::install();
         let store = Store::connect(&settings)
@@ -98,7 +101,11 @@ impl Gateway {
             }
         });
         info!(listen = %local_addr, tls = config.server.tls_cert.is_some(), "gateway listening");
-        Ok(Gateway { local_addr, stop_accepting, task })
+        Ok(Gateway {
+            local_addr,
+            stop_accepting,
+            task,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -171,7 +178,8 @@ async fn serve(
                 None => serve_connection(stream, peer, router, watcher).await,
                 Some(acceptor) => {
                     let handshake =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await;
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                            .await;
                     match handshake {
                         Ok(Ok(stream)) => serve_connection(stream, peer, router, watcher).await,
                         Ok(Err(e)) => debug!(%peer, error = %e, "tls handshake failed"),

@@ -80,7 +80,9 @@ impl FromStr for CounterKind {
         let vendor_name_ok = s.strip_prefix("x-").is_some_and(|rest| {
             !rest.is_empty()
                 && s.len() <= MAX_VENDOR_KIND_LEN
-                && rest.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
+                && rest
+                    .bytes()
+                    .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
         });
         if vendor_name_ok {
             Ok(CounterKind::Vendor(s.to_owned()))
@@ -118,6 +120,10 @@ mod tests {
         assert!("x-".parse::<CounterKind>().is_err());
         assert!("x-Upper".parse::<CounterKind>().is_err());
         assert!("x-a b".parse::<CounterKind>().is_err());
-        assert!(format!("x-{}", "a".repeat(63)).parse::<CounterKind>().is_err());
+        assert!(
+            format!("x-{}", "a".repeat(63))
+                .parse::<CounterKind>()
+                .is_err()
+        );
     }
 }

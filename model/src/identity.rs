@@ -46,8 +46,14 @@ mod tests {
 
     #[test]
     fn mac_spellings_normalise_to_twelve_hex_digits() {
-        assert_eq!(normalize_mac("00:1B:A9:0A:0B:0C").as_deref(), Some("001ba90a0b0c"));
-        assert_eq!(normalize_mac("001b.a90a.0b0c").as_deref(), Some("001ba90a0b0c"));
+        assert_eq!(
+            normalize_mac("00:1B:A9:0A:0B:0C").as_deref(),
+            Some("001ba90a0b0c")
+        );
+        assert_eq!(
+            normalize_mac("001b.a90a.0b0c").as_deref(),
+            Some("001ba90a0b0c")
+        );
         assert_eq!(normalize_mac("00:00:00:00:00:00"), None);
         assert_eq!(normalize_mac("00:1B:A9:0A:0B"), None);
         assert_eq!(normalize_mac("zz:1B:A9:0A:0B:0C"), None);

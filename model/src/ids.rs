@@ -95,8 +95,14 @@ mod tests {
     #[test]
     fn device_id_differs_by_tenant_vendor_and_serial() {
         let base = DeviceId::derive(TENANT, "hp", "CNB123", "").unwrap();
-        assert_ne!(base, DeviceId::derive(TenantId(43), "hp", "CNB123", "").unwrap());
-        assert_ne!(base, DeviceId::derive(TENANT, "ricoh", "CNB123", "").unwrap());
+        assert_ne!(
+            base,
+            DeviceId::derive(TenantId(43), "hp", "CNB123", "").unwrap()
+        );
+        assert_ne!(
+            base,
+            DeviceId::derive(TENANT, "ricoh", "CNB123", "").unwrap()
+        );
         assert_ne!(base, DeviceId::derive(TENANT, "hp", "CNB124", "").unwrap());
     }
 

@@ -10,8 +10,8 @@ mod closed_enum;
 
 mod alert;
 mod counter;
-mod ids;
 mod identity;
+mod ids;
 mod status;
 mod supply;
 pub mod time_format;
@@ -19,7 +19,12 @@ pub mod validate;
 pub mod xmlrpc;
 
 /// Types generated from `proto/fleet/v1/batch.proto`.
-#[allow(missing_docs, clippy::all, unused_qualifications, missing_debug_implementations)]
+#[allow(
+    missing_docs,
+    clippy::all,
+    unused_qualifications,
+    missing_debug_implementations
+)]
 pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/fleet.v1.rs"));
 }

@@ -42,7 +42,10 @@ pub fn from_timestamp(ts: &prost_types::Timestamp) -> Option<OffsetDateTime> {
 
 /// Converts to a protobuf timestamp.
 pub fn to_timestamp(at: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.unix_timestamp(), nanos: at.nanosecond() as i32 }
+    prost_types::Timestamp {
+        seconds: at.unix_timestamp(),
+        nanos: at.nanosecond() as i32,
+    }
 }
 
 fn parse_date(text: &str) -> Option<Date> {
@@ -125,8 +128,13 @@ mod tests {
 
     #[test]
     fn malformed_datetimes_are_refused() {
-        for text in ["", "20261203", "2026123T16:17:15", "20261303T16:17:15", "20261203T25:00:00"]
-        {
+        for text in [
+            "",
+            "20261203",
+            "2026123T16:17:15",
+            "20261303T16:17:15",
+            "20261203T25:00:00",
+        ] {
             assert_eq!(parse_xmlrpc_datetime(text), None, "{text}");
         }
     }

@@ -96,7 +96,10 @@ pub fn validate_batch(
     now: OffsetDateTime,
     limits: &Limits,
 ) -> Result<ValidBatch, BatchError> {
-    let devices = std::mem::take(&mut batch.devices).into_iter().map(Ok).collect();
+    let devices = std::mem::take(&mut batch.devices)
+        .into_iter()
+        .map(Ok)
+        .collect();
     validate_parts(batch, devices, now, limits)
 }
 
@@ -114,10 +117,16 @@ pub fn validate_parts(
     }
     let batch_id = BatchId::parse(&envelope.batch_id)
         .ok_or_else(|| BatchError::BadBatchId(envelope.batch_id.chars().take(64).collect()))?;
-    let sent_at =
-        envelope.sent_at.as_ref().and_then(from_timestamp).ok_or(BatchError::BadSentAt)?;
+    let sent_at = envelope
+        .sent_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .ok_or(BatchError::BadSentAt)?;
     if reports.len() > limits.max_devices {
-        return Err(BatchError::TooManyDevices { count: reports.len(), limit: limits.max_devices });
+        return Err(BatchError::TooManyDevices {
+            count: reports.len(),
+            limit: limits.max_devices,
+        });
     }
 
     let mut devices = Vec::with_capacity(reports.len());
@@ -125,10 +134,19 @@ pub fn validate_parts(
     for (index, report) in reports.into_iter().enumerate() {
         match report.and_then(|report| validate_device(report, now, limits)) {
             Ok(device) => devices.push(device),
-            Err(reason) => rejected.push(Rejection { index: index as u32, reason }),
+            Err(reason) => rejected.push(Rejection {
+                index: index as u32,
+                reason,
+            }),
         }
     }
-    Ok(ValidBatch { batch_id, sequence: envelope.sequence, sent_at, devices, rejected })
+    Ok(ValidBatch {
+        batch_id,
+        sequence: envelope.sequence,
+        sent_at,
+        devices,
+        rejected,
+    })
 }
 
 /// Validates one device report; the error is the reason shown to the sender.
@@ -139,7 +157,10 @@ pub fn validate_device(
 ) -> Result<DeviceReport, String> {
     let observed_at = check_observed_at(report.observed_at.as_ref(), now, limits)?;
     let identity = check_identity(report.identity.unwrap_or_default(), limits)?;
-    let capabilities = report.capabilities.map(|c| check_capabilities(c, limits)).transpose()?;
+    let capabilities = report
+        .capabilities
+        .map(|c| check_capabilities(c, limits))
+        .transpose()?;
 
     check_count("counters", report.counters.len(), limits)?;
     let mut counters = Vec::with_capacity(report.counters.len());
@@ -170,7 +191,15 @@ pub fn validate_device(
         .map(|(i, a)| check_alert(a, limits).map_err(|e| format!("alerts[{i}]: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
 
-    Ok(DeviceReport { observed_at, identity, capabilities, counters, supplies, status, alerts })
+    Ok(DeviceReport {
+        observed_at,
+        identity,
+        capabilities,
+        counters,
+        supplies,
+        status,
+        alerts,
+    })
 }
 
 fn check_observed_at(
@@ -250,7 +279,12 @@ fn check_capabilities(c: proto::Capabilities, limits: &Limits) -> Result<Capabil
         Some(t) if (0..=255).contains(&t) => Some(t as u16),
         Some(t) => return Err(format!("`capabilities.trays` {t} is outside 0..=255")),
     };
-    Ok(Capabilities { color: c.color, duplex: c.duplex, trays, finisher: c.finisher })
+    Ok(Capabilities {
+        color: c.color,
+        duplex: c.duplex,
+        trays,
+        finisher: c.finisher,
+    })
 }
 
 fn check_supply(s: proto::Supply, limits: &Limits) -> Result<Supply, String> {
@@ -287,7 +321,10 @@ fn check_status(s: proto::Status, limits: &Limits) -> Result<Status, String> {
     let mut errors = s
         .errors
         .iter()
-        .map(|e| e.parse::<ErrorFlag>().map_err(|e| format!("`status.errors`: {e}")))
+        .map(|e| {
+            e.parse::<ErrorFlag>()
+                .map_err(|e| format!("`status.errors`: {e}"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     errors.sort();
     errors.dedup();
@@ -295,7 +332,12 @@ fn check_status(s: proto::Status, limits: &Limits) -> Result<Status, String> {
     for line in &s.display {
         check_string("status.display", line, limits)?;
     }
-    Ok(Status { device, printer, errors, display: s.display })
+    Ok(Status {
+        device,
+        printer,
+        errors,
+        display: s.display,
+    })
 }
 
 fn check_alert(a: proto::Alert, limits: &Limits) -> Result<Alert, String> {
@@ -322,12 +364,19 @@ fn parse_or_unknown<T>(text: &str, unknown: T) -> Result<T, String>
 where
     T: std::str::FromStr<Err = crate::UnknownName>,
 {
-    if text.is_empty() { Ok(unknown) } else { text.parse().map_err(|e| format!("{e}")) }
+    if text.is_empty() {
+        Ok(unknown)
+    } else {
+        text.parse().map_err(|e| format!("{e}"))
+    }
 }
 
 fn check_string(name: &str, value: &str, limits: &Limits) -> Result<(), String> {
     if value.len() > limits.max_string_chars && value.chars().count() > limits.max_string_chars {
-        return Err(format!("`{name}` is longer than {} characters", limits.max_string_chars));
+        return Err(format!(
+            "`{name}` is longer than {} characters",
+            limits.max_string_chars
+        ));
     }
     if value.contains('\0') {
         return Err(format!("`{name}` contains a NUL character"));
@@ -337,7 +386,10 @@ fn check_string(name: &str, value: &str, limits: &Limits) -> Result<(), String> 
 
 fn check_count(name: &str, count: usize, limits: &Limits) -> Result<(), String> {
     if count > limits.max_entries {
-        return Err(format!("`{name}` has {count} entries, more than {}", limits.max_entries));
+        return Err(format!(
+            "`{name}` has {count} entries, more than {}",
+            limits.max_entries
+        ));
     }
     Ok(())
 }
@@ -394,13 +446,24 @@ mod tests {
     #[test]
     fn bad_device_is_rejected_alone() {
         let mut bad = report();
-        bad.identity = Some(proto::Identity { vendor: "hp".into(), ..Default::default() });
-        let valid = validate_batch(batch(vec![report(), bad, report()]), NOW, &Limits::default())
-            .unwrap();
+        bad.identity = Some(proto::Identity {
+            vendor: "hp".into(),
+            ..Default::default()
+        });
+        let valid = validate_batch(
+            batch(vec![report(), bad, report()]),
+            NOW,
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!(valid.devices.len(), 2);
         assert_eq!(valid.rejected.len(), 1);
         assert_eq!(valid.rejected[0].index, 1);
-        assert!(valid.rejected[0].reason.contains("neither `serial` nor `mac`"));
+        assert!(
+            valid.rejected[0]
+                .reason
+                .contains("neither `serial` nor `mac`")
+        );
     }
 
     #[test]
@@ -413,8 +476,14 @@ mod tests {
         ));
         let mut b = batch(vec![]);
         b.sent_at = None;
-        assert_eq!(validate_batch(b, NOW, &Limits::default()), Err(BatchError::BadSentAt));
-        let limits = Limits { max_devices: 1, ..Limits::default() };
+        assert_eq!(
+            validate_batch(b, NOW, &Limits::default()),
+            Err(BatchError::BadSentAt)
+        );
+        let limits = Limits {
+            max_devices: 1,
+            ..Limits::default()
+        };
         assert!(matches!(
             validate_batch(batch(vec![report(), report()]), NOW, &limits),
             Err(BatchError::TooManyDevices { count: 2, limit: 1 })
@@ -440,13 +509,21 @@ mod tests {
 
     #[test]
     fn supply_levels_keep_their_documented_domain() {
-        for (level, max, ok) in
-            [(-3, 100, true), (-2, -2, true), (-1, -1, true), (-4, 100, false), (5, -3, false)]
-        {
+        for (level, max, ok) in [
+            (-3, 100, true),
+            (-2, -2, true),
+            (-1, -1, true),
+            (-4, 100, false),
+            (5, -3, false),
+        ] {
             let mut r = report();
             r.supplies[0].level = level;
             r.supplies[0].max = max;
-            assert_eq!(validate_device(r, NOW, &Limits::default()).is_ok(), ok, "{level}/{max}");
+            assert_eq!(
+                validate_device(r, NOW, &Limits::default()).is_ok(),
+                ok,
+                "{level}/{max}"
+            );
         }
         let mut r = report();
         r.supplies[0].level = i64::from(i32::MAX) + 1;
@@ -494,14 +571,20 @@ mod tests {
         assert!(reason(r).contains("unknown status flag `on_fire`"));
 
         let mut r = report();
-        r.alerts.push(proto::Alert { severity: "fatal".into(), ..Default::default() });
+        r.alerts.push(proto::Alert {
+            severity: "fatal".into(),
+            ..Default::default()
+        });
         assert!(reason(r).contains("alerts[0]: unknown alert severity `fatal`"));
     }
 
     #[test]
     fn bad_mac_is_refused_and_mac_alone_identifies() {
         let mut r = report();
-        r.identity = Some(proto::Identity { mac: "00:11:22:33:44:55".into(), ..Default::default() });
+        r.identity = Some(proto::Identity {
+            mac: "00:11:22:33:44:55".into(),
+            ..Default::default()
+        });
         let device = validate_device(r, NOW, &Limits::default()).unwrap();
         assert_eq!(device.identity.mac, "001122334455");
         let mut r = report();

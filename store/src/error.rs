@@ -18,13 +18,21 @@ pub enum StoreError {
         "database `{database}` has schema version {found}, newer than {known}, the newest this \
          binary knows: upgrade Fleetmeter before running it against this database"
     )]
-    SchemaTooNew { database: String, found: u32, known: u32 },
+    SchemaTooNew {
+        database: String,
+        found: u32,
+        known: u32,
+    },
     /// The schema is older than this binary needs.
     #[error(
         "database `{database}` has schema version {found}, this binary needs {needed}: run \
          `fleet-ingest migrate`"
     )]
-    SchemaTooOld { database: String, found: u32, needed: u32 },
+    SchemaTooOld {
+        database: String,
+        found: u32,
+        needed: u32,
+    },
     /// A table does not have the columns the store writes.
     #[error("schema check failed: {0}")]
     SchemaMismatch(String),

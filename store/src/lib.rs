@@ -14,14 +14,15 @@ mod rows;
 mod schema;
 mod settings;
 mod store;
-mod version;
 pub mod testing;
+mod version;
 
 pub use error::StoreError;
 pub use metadata::{CollectorRecord, TenantRecord, TokenRecord};
 pub use migrate::{MIGRATIONS, MigrationOutcome};
-pub use rows::{Origin, datetime, 
-    AlertRow, BatchRow, CounterRow, DeviceRow, KnownDevice, RowSet, StatusRow, SupplyRow,
+pub use rows::{
+    AlertRow, BatchRow, CounterRow, DeviceRow, KnownDevice, Origin, RowSet, StatusRow, SupplyRow,
+    datetime,
 };
 pub use schema::{Table, ddl_statements};
 pub use settings::{ClickHouseSettings, PartialClickHouseSettings};

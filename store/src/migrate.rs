@@ -14,8 +14,11 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first. The last one's version is the schema this binary needs.
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "initial schema", statements: initial_schema }];
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial schema",
+    statements: initial_schema,
+}];
 
 /// The schema version this binary needs.
 pub fn latest_version() -> u32 {
@@ -23,8 +26,10 @@ pub fn latest_version() -> u32 {
 }
 
 fn initial_schema(database: &str, features: &Features) -> Vec<String> {
-    let mut statements: Vec<String> =
-        Table::ALL.iter().map(|t| create_table(database, *t, features)).collect();
+    let mut statements: Vec<String> = Table::ALL
+        .iter()
+        .map(|t| create_table(database, *t, features))
+        .collect();
     statements.push(create_counters_daily_view(database));
     statements
 }

@@ -2,9 +2,7 @@
 //! conversion from validated domain values.
 
 use clickhouse::Row;
-use fleet_model::{
-    Alert, CollectorId, DeviceId, DeviceReport, Identity, Status, Supply, TenantId,
-};
+use fleet_model::{Alert, CollectorId, DeviceId, DeviceReport, Identity, Status, Supply, TenantId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -142,7 +140,9 @@ pub struct Origin {
 }
 
 fn position<T: PartialEq>(all: &[T], member: T) -> i8 {
-    all.iter().position(|m| *m == member).map_or(0, |p| p as i8 + 1)
+    all.iter()
+        .position(|m| *m == member)
+        .map_or(0, |p| p as i8 + 1)
 }
 
 fn tristate(value: Option<bool>) -> i8 {
@@ -167,11 +167,26 @@ impl RowSet {
     /// A rough size in memory and on the wire, for queue accounting.
     pub fn estimated_bytes(&self) -> usize {
         let strings = |v: &[String]| v.iter().map(|s| s.len() + 24).sum::<usize>();
-        self.devices.iter().map(|d| 300 + d.model.len() + d.location.len() + d.name.len()).sum::<usize>()
+        self.devices
+            .iter()
+            .map(|d| 300 + d.model.len() + d.location.len() + d.name.len())
+            .sum::<usize>()
             + self.counters.len() * (56 + 16)
-            + self.supplies.iter().map(|s| 96 + s.description.len()).sum::<usize>()
-            + self.statuses.iter().map(|s| 96 + strings(&s.errors) + strings(&s.display)).sum::<usize>()
-            + self.alerts.iter().map(|a| 120 + a.description.len()).sum::<usize>()
+            + self
+                .supplies
+                .iter()
+                .map(|s| 96 + s.description.len())
+                .sum::<usize>()
+            + self
+                .statuses
+                .iter()
+                .map(|s| 96 + strings(&s.errors) + strings(&s.display))
+                .sum::<usize>()
+            + self
+                .alerts
+                .iter()
+                .map(|a| 120 + a.description.len())
+                .sum::<usize>()
             + self.batches.len() * 160
     }
 
@@ -204,18 +219,37 @@ impl RowSet {
             });
         }
         for supply in &report.supplies {
-            self.supplies.push(supply_row(supply, tenant_id, device_id, observed_at, origin));
+            self.supplies.push(supply_row(
+                supply,
+                tenant_id,
+                device_id,
+                observed_at,
+                origin,
+            ));
         }
         if let Some(status) = &report.status {
-            self.statuses.push(status_row(status, tenant_id, device_id, observed_at, origin));
+            self.statuses.push(status_row(
+                status,
+                tenant_id,
+                device_id,
+                observed_at,
+                origin,
+            ));
         }
         for alert in &report.alerts {
-            self.alerts.push(alert_row(alert, tenant_id, device_id, observed_at, origin));
+            self.alerts
+                .push(alert_row(alert, tenant_id, device_id, observed_at, origin));
         }
     }
 }
 
-fn supply_row(s: &Supply, tenant_id: u64, device_id: u64, observed_at: u32, o: Origin) -> SupplyRow {
+fn supply_row(
+    s: &Supply,
+    tenant_id: u64,
+    device_id: u64,
+    observed_at: u32,
+    o: Origin,
+) -> SupplyRow {
     SupplyRow {
         tenant_id,
         device_id,
@@ -232,7 +266,13 @@ fn supply_row(s: &Supply, tenant_id: u64, device_id: u64, observed_at: u32, o: O
     }
 }
 
-fn status_row(s: &Status, tenant_id: u64, device_id: u64, observed_at: u32, o: Origin) -> StatusRow {
+fn status_row(
+    s: &Status,
+    tenant_id: u64,
+    device_id: u64,
+    observed_at: u32,
+    o: Origin,
+) -> StatusRow {
     StatusRow {
         tenant_id,
         device_id,
@@ -344,7 +384,14 @@ impl DeviceRow {
             &self.sys_object_id,
         )
             .hash(&mut h);
-        (self.color, self.duplex, self.trays, &self.finisher, self.collector_id).hash(&mut h);
+        (
+            self.color,
+            self.duplex,
+            self.trays,
+            &self.finisher,
+            self.collector_id,
+        )
+            .hash(&mut h);
         h.finish()
     }
 }

@@ -89,15 +89,30 @@ impl Column {
 }
 
 fn col(name: &'static str, ty: &str) -> Column {
-    Column { name, ty: ty.to_owned(), low_cardinality: false, codec: None }
+    Column {
+        name,
+        ty: ty.to_owned(),
+        low_cardinality: false,
+        codec: None,
+    }
 }
 
 fn lc(name: &'static str) -> Column {
-    Column { name, ty: "String".to_owned(), low_cardinality: true, codec: None }
+    Column {
+        name,
+        ty: "String".to_owned(),
+        low_cardinality: true,
+        codec: None,
+    }
 }
 
 fn packed(name: &'static str, ty: &str, codec: &'static str) -> Column {
-    Column { name, ty: ty.to_owned(), low_cardinality: false, codec: Some(codec) }
+    Column {
+        name,
+        ty: ty.to_owned(),
+        low_cardinality: false,
+        codec: Some(codec),
+    }
 }
 
 const TIME_CODEC: &str = "DoubleDelta, ZSTD(1)";
@@ -105,8 +120,11 @@ const RECEIVED_CODEC: &str = "Delta, ZSTD(1)";
 const ID_CODEC: &str = "ZSTD(1)";
 
 fn enum8<T: Copy + std::fmt::Display>(members: &[T]) -> String {
-    let members: Vec<String> =
-        members.iter().enumerate().map(|(i, m)| format!("'{m}' = {}", i + 1)).collect();
+    let members: Vec<String> = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| format!("'{m}' = {}", i + 1))
+        .collect();
     format!("Enum8({})", members.join(", "))
 }
 
@@ -326,8 +344,10 @@ fn layout(table: Table) -> Layout {
 
 /// `CREATE TABLE IF NOT EXISTS` for one table.
 pub(crate) fn create_table(database: &str, table: Table, features: &Features) -> String {
-    let columns: Vec<String> =
-        columns(table).iter().map(|c| format!("    {}", c.definition(features))).collect();
+    let columns: Vec<String> = columns(table)
+        .iter()
+        .map(|c| format!("    {}", c.definition(features)))
+        .collect();
     let layout = layout(table);
     let mut ddl = format!(
         "CREATE TABLE IF NOT EXISTS `{database}`.`{}`\n(\n{}\n)\nENGINE = {}",

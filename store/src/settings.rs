@@ -70,7 +70,10 @@ impl ClickHouseSettings {
         }
         let name_ok = !self.database.is_empty()
             && self.database.len() <= 64
-            && self.database.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && self
+                .database
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
             && !self.database.as_bytes()[0].is_ascii_digit();
         if !name_ok {
             return Err(StoreError::Settings(format!(

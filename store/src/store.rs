@@ -9,14 +9,14 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tracing::{debug, info};
 
+use crate::BatchRow;
 use crate::migrate::{MIGRATIONS, MigrationOutcome, latest_version};
 use crate::rows::datetime;
 use crate::schema::{Table, columns};
 use crate::{
-    ClickHouseSettings, CollectorRecord, Features, KnownDevice, RowSet, ServerVersion,
-    StoreError, TenantRecord, TokenRecord,
+    ClickHouseSettings, CollectorRecord, Features, KnownDevice, RowSet, ServerVersion, StoreError,
+    TenantRecord, TokenRecord,
 };
-use crate::BatchRow;
 
 /// How long a query may take before it counts as failed.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,8 +102,11 @@ impl Store {
             .with_user(&settings.user)
             .with_password(&settings.password)
             .with_validation(false);
-        let row: VersionRow =
-            timed(QUERY_TIMEOUT, client.query("SELECT version() AS version").fetch_one()).await?;
+        let row: VersionRow = timed(
+            QUERY_TIMEOUT,
+            client.query("SELECT version() AS version").fetch_one(),
+        )
+        .await?;
         let version =
             ServerVersion::parse(&row.version).ok_or(StoreError::BadVersion(row.version))?;
         let features = Features::of(version);
@@ -131,7 +134,11 @@ impl Store {
 
     /// A cheap round trip, for readiness and recovery probes.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        timed(Duration::from_secs(2), self.client.query("SELECT 1").execute()).await
+        timed(
+            Duration::from_secs(2),
+            self.client.query("SELECT 1").execute(),
+        )
+        .await
     }
 
     /// The schema version recorded in the database; 0 before the first migration.
@@ -162,8 +169,7 @@ impl Store {
     /// it against a newer schema than this binary knows is refused.
     pub async fn migrate(&self) -> Result<MigrationOutcome, StoreError> {
         let create_db = format!("CREATE DATABASE IF NOT EXISTS `{}`", self.database);
-        timed(QUERY_TIMEOUT, self.server.query(&create_db).execute())
-            .await?;
+        timed(QUERY_TIMEOUT, self.server.query(&create_db).execute()).await?;
 
         let from = self.schema_version().await?;
         let latest = latest_version();
@@ -187,8 +193,13 @@ impl Store {
                 name: migration.name.to_owned(),
                 applied_at: now(),
             };
-            self.insert_rows(Table::SchemaMigrations.name(), std::slice::from_ref(&row)).await?;
-            info!(version = migration.version, name = migration.name, "applied migration");
+            self.insert_rows(Table::SchemaMigrations.name(), std::slice::from_ref(&row))
+                .await?;
+            info!(
+                version = migration.version,
+                name = migration.name,
+                "applied migration"
+            );
         }
         Ok(MigrationOutcome::Applied { from, to: latest })
     }
@@ -200,10 +211,18 @@ impl Store {
         let needed = latest_version();
         if found > needed {
             let database = self.database.clone();
-            return Err(StoreError::SchemaTooNew { database, found, known: needed });
+            return Err(StoreError::SchemaTooNew {
+                database,
+                found,
+                known: needed,
+            });
         }
         if found < needed {
-            return Err(StoreError::SchemaTooOld { database: self.database.clone(), found, needed });
+            return Err(StoreError::SchemaTooOld {
+                database: self.database.clone(),
+                found,
+                needed,
+            });
         }
 
         let rows: Vec<ColumnRow> = timed(
@@ -216,7 +235,10 @@ impl Store {
         .await?;
         let mut actual: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
         for row in &rows {
-            actual.entry(&row.table).or_default().push((&row.name, &row.ty));
+            actual
+                .entry(&row.table)
+                .or_default()
+                .push((&row.name, &row.ty));
         }
         let problems = schema_differences(&actual, &self.features);
         if problems.is_empty() {
@@ -328,7 +350,11 @@ impl Store {
              FROM devices WHERE tenant_id = ? AND device_id IN ({}) GROUP BY device_id",
             list.join(",")
         );
-        timed(QUERY_TIMEOUT, self.client.query(&sql).bind(tenant_id).fetch_all()).await
+        timed(
+            QUERY_TIMEOUT,
+            self.client.query(&sql).bind(tenant_id).fetch_all(),
+        )
+        .await
     }
 
     // --- tenants, collectors, tokens
@@ -341,7 +367,9 @@ impl Store {
     ) -> Result<TenantRecord, StoreError> {
         check_name("tenant", name)?;
         if self.find_tenant(name).await?.is_some() {
-            return Err(StoreError::Refused(format!("tenant `{name}` already exists")));
+            return Err(StoreError::Refused(format!(
+                "tenant `{name}` already exists"
+            )));
         }
         let parent_id = match parent {
             Some(parent) => {
@@ -360,7 +388,8 @@ impl Store {
             created_at: at,
             updated_at: at,
         };
-        self.insert_rows(Table::Tenants.name(), std::slice::from_ref(&record)).await?;
+        self.insert_rows(Table::Tenants.name(), std::slice::from_ref(&record))
+            .await?;
         Ok(record)
     }
 
@@ -378,7 +407,9 @@ impl Store {
     pub async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
         timed(
             QUERY_TIMEOUT,
-            self.client.query("SELECT ?fields FROM tenants FINAL ORDER BY name").fetch_all(),
+            self.client
+                .query("SELECT ?fields FROM tenants FINAL ORDER BY name")
+                .fetch_all(),
         )
         .await
     }
@@ -393,7 +424,9 @@ impl Store {
         let existing: Option<CollectorRecord> = timed(
             QUERY_TIMEOUT,
             self.client
-                .query("SELECT ?fields FROM collectors FINAL WHERE tenant_id = ? AND name = ? LIMIT 1")
+                .query(
+                    "SELECT ?fields FROM collectors FINAL WHERE tenant_id = ? AND name = ? LIMIT 1",
+                )
                 .bind(tenant_id)
                 .bind(name)
                 .fetch_optional(),
@@ -410,11 +443,15 @@ impl Store {
             created_at: at,
             updated_at: at,
         };
-        self.insert_rows(Table::Collectors.name(), std::slice::from_ref(&record)).await?;
+        self.insert_rows(Table::Collectors.name(), std::slice::from_ref(&record))
+            .await?;
         Ok(record)
     }
 
-    pub async fn find_collector(&self, collector_id: u64) -> Result<Option<CollectorRecord>, StoreError> {
+    pub async fn find_collector(
+        &self,
+        collector_id: u64,
+    ) -> Result<Option<CollectorRecord>, StoreError> {
         timed(
             QUERY_TIMEOUT,
             self.client
@@ -427,7 +464,8 @@ impl Store {
 
     /// Stores a new token's hash.
     pub async fn add_token(&self, record: &TokenRecord) -> Result<(), StoreError> {
-        self.insert_rows(Table::Tokens.name(), std::slice::from_ref(record)).await
+        self.insert_rows(Table::Tokens.name(), std::slice::from_ref(record))
+            .await
     }
 
     /// Every token, newest state of each, newest first.
@@ -455,7 +493,11 @@ impl Store {
         let at = now();
         let revoked: Vec<TokenRecord> = matching
             .into_iter()
-            .map(|t| TokenRecord { revoked: 1, updated_at: at.max(t.updated_at + 1), ..t })
+            .map(|t| TokenRecord {
+                revoked: 1,
+                updated_at: at.max(t.updated_at + 1),
+                ..t
+            })
             .collect();
         self.insert_rows(Table::Tokens.name(), &revoked).await?;
         Ok(revoked.len())
@@ -474,7 +516,9 @@ impl Store {
                 .fetch_optional(),
         )
         .await?;
-        Ok(state.filter(|s| s.revoked == 0).map(|s| (s.collector_id, s.tenant_id)))
+        Ok(state
+            .filter(|s| s.revoked == 0)
+            .map(|s| (s.collector_id, s.tenant_id)))
     }
 
     /// Runs a read-only query and returns its rows; for tests, benchmarks and tools that need a
@@ -501,13 +545,15 @@ impl Store {
     /// Drops the database; for tests that create their own.
     pub async fn drop_database(&self) -> Result<(), StoreError> {
         let sql = format!("DROP DATABASE IF EXISTS `{}`", self.database);
-        timed(QUERY_TIMEOUT, self.server.query(&sql).execute())
-            .await
+        timed(QUERY_TIMEOUT, self.server.query(&sql).execute()).await
     }
 }
 
 /// Differences between the tables found and the ones the store expects.
-fn schema_differences(actual: &BTreeMap<&str, Vec<(&str, &str)>>, features: &Features) -> Vec<String> {
+fn schema_differences(
+    actual: &BTreeMap<&str, Vec<(&str, &str)>>,
+    features: &Features,
+) -> Vec<String> {
     let mut problems = Vec::new();
     for table in Table::ALL {
         let Some(found) = actual.get(table.name()) else {
@@ -563,7 +609,10 @@ mod tests {
     fn schema_differences_name_each_problem() {
         let features = Features::of(ServerVersion::parse("18.16.1").unwrap());
         let mut actual: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
-        actual.insert("counters", vec![("tenant_id", "UInt64"), ("value", "Int64")]);
+        actual.insert(
+            "counters",
+            vec![("tenant_id", "UInt64"), ("value", "Int64")],
+        );
         let problems = schema_differences(&actual, &features);
         assert!(problems.contains(&"table `devices` is missing".to_owned()));
         assert!(problems.contains(&"`counters.value` is Int64, expected UInt64".to_owned()));

@@ -16,7 +16,11 @@ pub fn fresh_settings(label: &str) -> ClickHouseSettings {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let unique = format!(
         "t_{}_{}_{}_{}",
-        label.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(24).collect::<String>(),
+        label
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(24)
+            .collect::<String>(),
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed),
         rand::random::<u32>()

@@ -17,7 +17,11 @@ impl ServerVersion {
         let major = parts.next()??;
         let minor = parts.next().flatten().unwrap_or(0);
         let patch = parts.next().flatten().unwrap_or(0);
-        Some(ServerVersion { major, minor, patch })
+        Some(ServerVersion {
+            major,
+            minor,
+            patch,
+        })
     }
 
     fn at_least(self, major: u32, minor: u32) -> bool {

@@ -8,10 +8,19 @@ async fn migrate_creates_the_schema_and_a_second_run_is_a_no_op() {
     let settings = fresh_settings("migrate_twice");
     let store = Store::connect(&settings).await.unwrap();
     assert_eq!(store.schema_version().await.unwrap(), 0);
-    assert!(matches!(store.check_schema().await, Err(StoreError::SchemaTooOld { .. })));
+    assert!(matches!(
+        store.check_schema().await,
+        Err(StoreError::SchemaTooOld { .. })
+    ));
 
-    assert_eq!(store.migrate().await.unwrap(), MigrationOutcome::Applied { from: 0, to: 1 });
-    assert_eq!(store.migrate().await.unwrap(), MigrationOutcome::UpToDate(1));
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        MigrationOutcome::Applied { from: 0, to: 1 }
+    );
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        MigrationOutcome::UpToDate(1)
+    );
     store.check_schema().await.unwrap();
     store.drop_database().await.unwrap();
 }
@@ -24,19 +33,44 @@ async fn a_newer_schema_than_the_binary_knows_is_refused() {
         .await
         .unwrap();
     let err = store.migrate().await.unwrap_err();
-    assert!(matches!(err, StoreError::SchemaTooNew { found: 99, known: 1, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            StoreError::SchemaTooNew {
+                found: 99,
+                known: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("upgrade Fleetmeter"), "{err}");
-    assert!(matches!(store.check_schema().await, Err(StoreError::SchemaTooNew { .. })));
+    assert!(matches!(
+        store.check_schema().await,
+        Err(StoreError::SchemaTooNew { .. })
+    ));
     store.drop_database().await.unwrap();
 }
 
 #[tokio::test]
 async fn schema_check_names_a_changed_column() {
     let store = fresh_store("changed_column").await;
-    store.raw_execute("ALTER TABLE counters MODIFY COLUMN value Int64").await.unwrap();
-    store.raw_execute("ALTER TABLE supplies DROP COLUMN percent").await.unwrap();
+    store
+        .raw_execute("ALTER TABLE counters MODIFY COLUMN value Int64")
+        .await
+        .unwrap();
+    store
+        .raw_execute("ALTER TABLE supplies DROP COLUMN percent")
+        .await
+        .unwrap();
     let message = store.check_schema().await.unwrap_err().to_string();
-    assert!(message.contains("`counters.value` is Int64, expected UInt64"), "{message}");
-    assert!(message.contains("`supplies.percent` is missing"), "{message}");
+    assert!(
+        message.contains("`counters.value` is Int64, expected UInt64"),
+        "{message}"
+    );
+    assert!(
+        message.contains("`supplies.percent` is missing"),
+        "{message}"
+    );
     store.drop_database().await.unwrap();
 }

@@ -15,7 +15,12 @@ use crate::ingestor::{Ingestor, Submission, Transport};
 use crate::metrics as m;
 
 /// Code generated from `proto/fleet/v1/ingest.proto`.
-#[allow(missing_docs, clippy::all, unused_qualifications, missing_debug_implementations)]
+#[allow(
+    missing_docs,
+    clippy::all,
+    unused_qualifications,
+    missing_debug_implementations
+)]
 pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/fleet.v1.rs"));
 }
@@ -58,14 +63,21 @@ impl IngestService {
 }
 
 fn caller<T>(request: &Request<T>) -> (Option<String>, Option<std::net::IpAddr>) {
-    let token = bearer(request.metadata().get("authorization").and_then(|v| v.to_str().ok()))
-        .map(str::to_owned);
+    let token = bearer(
+        request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok()),
+    )
+    .map(str::to_owned);
     let peer = request.extensions().get::<PeerAddr>().map(|p| p.0.ip());
     (token, peer)
 }
 
 fn record(outcome: &Result<(), IngestError>, started: std::time::Instant) {
-    let label = outcome.as_ref().map_or_else(IngestError::outcome, |()| "ok");
+    let label = outcome
+        .as_ref()
+        .map_or_else(IngestError::outcome, |()| "ok");
     metrics::counter!(m::REQUESTS, "protocol" => "grpc", "outcome" => label).increment(1);
     metrics::histogram!(m::REQUEST_SECONDS, "protocol" => "grpc")
         .record(started.elapsed().as_secs_f64());
@@ -82,7 +94,12 @@ impl Ingest for IngestService {
         let batch = request.into_inner();
         let result = self
             .ingestor
-            .submit(token.as_deref(), peer, Transport::Grpc, Submission::from_proto(batch))
+            .submit(
+                token.as_deref(),
+                peer,
+                Transport::Grpc,
+                Submission::from_proto(batch),
+            )
             .await;
         record(&result.as_ref().map(|_| ()).map_err(Clone::clone), started);
         result.map(Response::new).map_err(|e| status_of(&e))
@@ -100,28 +117,29 @@ impl Ingest for IngestService {
         // Batches of the stream are committed concurrently (they share group commits) and
         // answered in the order sent. The first failure ends the call; the client resends,
         // and the batches already stored come back as duplicates.
-        let submissions: Pin<Box<dyn Stream<Item = Result<proto::SubmitResult, IngestError>> + Send>> =
-            Box::pin(
-                stream
-                    .map(move |message| {
-                        let ingestor = Arc::clone(&ingestor);
-                        let token = token.clone();
-                        async move {
-                            let batch = message.map_err(|s| {
-                                IngestError::Malformed(format!("stream failed: {}", s.message()))
-                            })?;
-                            ingestor
-                                .submit(
-                                    token.as_deref(),
-                                    peer,
-                                    Transport::Grpc,
-                                    Submission::from_proto(batch),
-                                )
-                                .await
-                        }
-                    })
-                    .buffered(STREAM_CONCURRENCY),
-            );
+        let submissions: Pin<
+            Box<dyn Stream<Item = Result<proto::SubmitResult, IngestError>> + Send>,
+        > = Box::pin(
+            stream
+                .map(move |message| {
+                    let ingestor = Arc::clone(&ingestor);
+                    let token = token.clone();
+                    async move {
+                        let batch = message.map_err(|s| {
+                            IngestError::Malformed(format!("stream failed: {}", s.message()))
+                        })?;
+                        ingestor
+                            .submit(
+                                token.as_deref(),
+                                peer,
+                                Transport::Grpc,
+                                Submission::from_proto(batch),
+                            )
+                            .await
+                    }
+                })
+                .buffered(STREAM_CONCURRENCY),
+        );
         let mut submissions = submissions;
         let mut results = Vec::new();
         while let Some(result) = submissions.next().await {

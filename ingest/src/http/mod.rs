@@ -36,13 +36,18 @@ pub async fn read_body(request: Request, limit: usize) -> Result<Bytes, IngestEr
         return Err(IngestError::TooLarge { limit });
     }
 
-    let body = Limited::new(request.into_body(), limit).collect().await.map_err(|e| {
-        if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-            IngestError::TooLarge { limit }
-        } else {
-            IngestError::Malformed(format!("cannot read the request body: {e}"))
-        }
-    })?;
+    let body = Limited::new(request.into_body(), limit)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                IngestError::TooLarge { limit }
+            } else {
+                IngestError::Malformed(format!("cannot read the request body: {e}"))
+            }
+        })?;
     let body = body.to_bytes();
     decompress(&headers, body, limit)
 }
@@ -87,7 +92,9 @@ fn error_response(error: &IngestError) -> Response {
     let body = serde_json::json!({ "error": error.to_string(), "code": error.outcome() });
     let mut response = (status_of(error), axum::Json(body)).into_response();
     if let Some(seconds) = error.retry_after_secs() {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     if matches!(error, IngestError::BadToken) {
         response
@@ -130,14 +137,23 @@ async fn submit(state: &AppState, request: Request) -> Result<proto::SubmitResul
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let accepted = ["application/x-protobuf", "application/protobuf", "application/octet-stream"];
+    let accepted = [
+        "application/x-protobuf",
+        "application/protobuf",
+        "application/octet-stream",
+    ];
     if !accepted.iter().any(|t| content_type.starts_with(t)) {
         return Err(IngestError::Malformed(format!(
             "content type `{content_type}` is not supported: send application/x-protobuf"
         )));
     }
-    let token = bearer(request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))
-        .map(str::to_owned);
+    let token = bearer(
+        request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
+    .map(str::to_owned);
     let peer = request.extensions().get::<PeerAddr>().map(|p| p.0.ip());
 
     let body = read_body(request, state.config.limits.max_body_bytes).await?;
@@ -145,7 +161,12 @@ async fn submit(state: &AppState, request: Request) -> Result<proto::SubmitResul
         .map_err(|e| IngestError::Malformed(format!("invalid protobuf: {e}")))?;
     state
         .ingestor
-        .submit(token.as_deref(), peer, Transport::Protobuf, Submission::from_proto(batch))
+        .submit(
+            token.as_deref(),
+            peer,
+            Transport::Protobuf,
+            Submission::from_proto(batch),
+        )
         .await
 }
 
@@ -174,11 +195,18 @@ pub async fn healthz() -> &'static str {
 /// failing.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if state.ingestor.committer().health().is_failing() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "clickhouse commits are failing\n").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "clickhouse commits are failing\n",
+        )
+            .into_response();
     }
     match state.ingestor.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("clickhouse unreachable: {e}\n"))
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("clickhouse unreachable: {e}\n"),
+        )
             .into_response(),
     }
 }

@@ -25,12 +25,20 @@ pub struct Fault {
 impl From<IngestError> for Fault {
     fn from(error: IngestError) -> Self {
         let (code, message) = fault_of(&error);
-        Fault { code, message, retry_after: error.retry_after_secs() }
+        Fault {
+            code,
+            message,
+            retry_after: error.retry_after_secs(),
+        }
     }
 }
 
 fn fault(code: i32, message: impl Into<String>) -> Fault {
-    Fault { code, message: message.into(), retry_after: None }
+    Fault {
+        code,
+        message: message.into(),
+        retry_after: None,
+    }
 }
 
 struct MethodInfo {
@@ -89,19 +97,31 @@ pub async fn call(
         "fleet.ping" => ping(ingestor, peer, params).await,
         "system.listMethods" => {
             expect_count(&params, 0)?;
-            Ok(Value::Array(METHODS.iter().map(|m| Value::String(m.name.into())).collect()))
+            Ok(Value::Array(
+                METHODS
+                    .iter()
+                    .map(|m| Value::String(m.name.into()))
+                    .collect(),
+            ))
         }
         "system.methodHelp" => Ok(Value::String(method_info(&params)?.help.into())),
         "system.methodSignature" => {
             let signature = method_info(&params)?.signature;
-            let types = signature.iter().map(|t| Value::String((*t).into())).collect();
+            let types = signature
+                .iter()
+                .map(|t| Value::String((*t).into()))
+                .collect();
             Ok(Value::Array(vec![Value::Array(types)]))
         }
-        "system.multicall" if nested => {
-            Err(fault(faults::BAD_PARAMS, "system.multicall cannot be nested"))
-        }
+        "system.multicall" if nested => Err(fault(
+            faults::BAD_PARAMS,
+            "system.multicall cannot be nested",
+        )),
         "system.multicall" => Box::pin(multicall(ingestor, peer, params)).await,
-        other => Err(fault(faults::UNKNOWN_METHOD, format!("unknown method `{other}`"))),
+        other => Err(fault(
+            faults::UNKNOWN_METHOD,
+            format!("unknown method `{other}`"),
+        )),
     }
 }
 
@@ -112,7 +132,12 @@ async fn submit(ingestor: &Ingestor, peer: Option<IpAddr>, params: Vec<Value>) -
     let (envelope, devices) = batch_from_value(params.next().unwrap_or(Value::Nil))
         .map_err(|e| fault(faults::MALFORMED, format!("malformed batch: {e}")))?;
     let result = ingestor
-        .submit(Some(&token), peer, Transport::XmlRpc, Submission { envelope, devices })
+        .submit(
+            Some(&token),
+            peer,
+            Transport::XmlRpc,
+            Submission { envelope, devices },
+        )
         .await?;
     Ok(submit_result_to_value(&result))
 }
@@ -130,7 +155,10 @@ async fn ping(ingestor: &Ingestor, peer: Option<IpAddr>, params: Vec<Value>) -> 
 async fn multicall(ingestor: &Ingestor, peer: Option<IpAddr>, params: Vec<Value>) -> Outcome {
     expect_count(&params, 1)?;
     let Some(Value::Array(calls)) = params.into_iter().next() else {
-        return Err(fault(faults::BAD_PARAMS, "system.multicall takes an array of calls"));
+        return Err(fault(
+            faults::BAD_PARAMS,
+            "system.multicall takes an array of calls",
+        ));
     };
     let mut results = Vec::with_capacity(calls.len());
     for entry in calls {
@@ -151,7 +179,10 @@ async fn multicall(ingestor: &Ingestor, peer: Option<IpAddr>, params: Vec<Value>
 
 fn split_call(entry: Value) -> Result<(String, Vec<Value>), Fault> {
     let Value::Struct(members) = entry else {
-        return Err(fault(faults::BAD_PARAMS, "each call is a struct {methodName, params}"));
+        return Err(fault(
+            faults::BAD_PARAMS,
+            "each call is a struct {methodName, params}",
+        ));
     };
     let mut method = None;
     let mut params = Vec::new();
@@ -159,7 +190,12 @@ fn split_call(entry: Value) -> Result<(String, Vec<Value>), Fault> {
         match (name.as_str(), value) {
             ("methodName", Value::String(m)) => method = Some(m),
             ("params", Value::Array(p)) => params = p,
-            _ => return Err(fault(faults::BAD_PARAMS, format!("unexpected member `{name}`"))),
+            _ => {
+                return Err(fault(
+                    faults::BAD_PARAMS,
+                    format!("unexpected member `{name}`"),
+                ));
+            }
         }
     }
     let method = method.ok_or_else(|| fault(faults::BAD_PARAMS, "`methodName` is missing"))?;
@@ -191,6 +227,9 @@ fn expect_count(params: &[Value], count: usize) -> Result<(), Fault> {
 fn token(value: Option<Value>) -> Result<String, Fault> {
     match value {
         Some(Value::String(token)) => Ok(token),
-        _ => Err(fault(faults::BAD_PARAMS, "the first parameter is the token, a string")),
+        _ => Err(fault(
+            faults::BAD_PARAMS,
+            "the first parameter is the token, a string",
+        )),
     }
 }

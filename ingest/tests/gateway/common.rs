@@ -8,9 +8,9 @@ use fleet_ingest::Gateway;
 use fleet_ingest::auth::new_token;
 use fleet_ingest::config::FileConfig;
 use fleet_ingest::grpc::IngestClient;
+use fleet_model::proto;
 use fleet_model::time_format::to_timestamp;
 use fleet_model::xmlrpc::{DecodeLimits, Response, Value, decode_response, encode_call};
-use fleet_model::proto;
 use fleet_store::testing::fresh_settings;
 use fleet_store::{ClickHouseSettings, Store, TokenRecord, datetime};
 use prost::Message;
@@ -56,7 +56,8 @@ impl TestGateway {
     /// `fleet.submit` with this gateway's token.
     pub async fn submit_xmlrpc(&self, batch: &proto::Batch) -> Response {
         let value = fleet_model::xmlrpc::batch_to_value(batch);
-        self.xmlrpc("fleet.submit", &[Value::String(self.token.clone()), value]).await
+        self.xmlrpc("fleet.submit", &[Value::String(self.token.clone()), value])
+            .await
     }
 
     /// `POST /v1/batches`; returns the status and the body.
@@ -72,7 +73,9 @@ impl TestGateway {
     }
 
     pub async fn grpc(&self) -> IngestClient<tonic::transport::Channel> {
-        IngestClient::connect(self.url("")).await.expect("grpc connects")
+        IngestClient::connect(self.url(""))
+            .await
+            .expect("grpc connects")
     }
 
     /// A gRPC request carrying this gateway's token.
@@ -109,21 +112,28 @@ pub async fn start_on(
     // is put behind a proxy.
     let mut direct = settings.clone();
     direct.url = fleet_store::testing::clickhouse_url();
-    let store = Store::connect(&direct).await.expect("test clickhouse is reachable");
+    let store = Store::connect(&direct)
+        .await
+        .expect("test clickhouse is reachable");
     store.migrate().await.unwrap();
     let token = create_token(&store, "tenant-a", "collector-1").await;
 
     let mut config = FileConfig::default();
     config.server.listen = "127.0.0.1:0".parse().unwrap();
     adjust(&mut config);
-    let gateway = Gateway::start(config, settings.clone()).await.expect("gateway starts");
+    let gateway = Gateway::start(config, settings.clone())
+        .await
+        .expect("gateway starts");
     let addr = gateway.local_addr();
     TestGateway {
         gateway: Some(gateway),
         store,
         token,
         addr,
-        http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
     }
 }
 
@@ -133,7 +143,10 @@ pub async fn create_token(store: &Store, tenant: &str, collector: &str) -> Strin
         Some(t) => t,
         None => store.create_tenant(tenant, None).await.unwrap(),
     };
-    let collector = store.ensure_collector(tenant.tenant_id, collector).await.unwrap();
+    let collector = store
+        .ensure_collector(tenant.tenant_id, collector)
+        .await
+        .unwrap();
     let token = new_token();
     let now = datetime(OffsetDateTime::now_utc());
     store
@@ -159,7 +172,9 @@ pub fn sample_batch(devices: usize, seed: u64) -> proto::Batch {
         batch_id: uuid::Uuid::new_v4().to_string(),
         sequence: None,
         sent_at: Some(to_timestamp(now)),
-        devices: (0..devices as u64).map(|i| device(seed, i, observed)).collect(),
+        devices: (0..devices as u64)
+            .map(|i| device(seed, i, observed))
+            .collect(),
     }
 }
 
@@ -171,7 +186,12 @@ pub fn device(seed: u64, i: u64, observed: OffsetDateTime) -> proto::DeviceRepor
             vendor: "HP".into(),
             model: "Color LaserJet MFP M479fdw".into(),
             serial: format!("CNB{seed:04}{i:05}"),
-            mac: format!("00:11:22:{:02x}:{:02x}:{:02x}", seed % 256, i / 256 % 256, i % 256),
+            mac: format!(
+                "00:11:22:{:02x}:{:02x}:{:02x}",
+                seed % 256,
+                i / 256 % 256,
+                i % 256
+            ),
             ip: format!("10.0.{}.{}", i / 250, i % 250 + 1),
             location: "2nd floor, copy room".into(),
             firmware: "20240101".into(),

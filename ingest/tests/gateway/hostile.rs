@@ -34,7 +34,10 @@ async fn hostile_xml_is_refused_while_other_clients_are_served() {
             let mut seed = 100;
             while !stop.load(Ordering::Relaxed) {
                 let response = gw.submit_xmlrpc(&sample_batch(2, seed)).await;
-                assert!(matches!(response, Response::Value(_)), "good client failed: {response:?}");
+                assert!(
+                    matches!(response, Response::Value(_)),
+                    "good client failed: {response:?}"
+                );
                 served.fetch_add(1, Ordering::Relaxed);
                 seed += 1;
             }
@@ -45,13 +48,18 @@ async fn hostile_xml_is_refused_while_other_clients_are_served() {
         "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">{}]>\
          <methodCall><methodName>&lol9;</methodName></methodCall>",
         (1..10)
-            .map(|i| format!("<!ENTITY lol{i} \"{}\">", format!("&lol{};", i - 1).repeat(10)))
+            .map(|i| format!(
+                "<!ENTITY lol{i} \"{}\">",
+                format!("&lol{};", i - 1).repeat(10)
+            ))
             .collect::<String>()
             .replace("&lol0;", "&lol;")
     );
     let response = post_rpc2(&gw, laughs).await.unwrap();
     assert_eq!(fault_code(&response), 2);
-    assert!(matches!(&response, Response::Fault { message, .. } if message.contains("document type")));
+    assert!(
+        matches!(&response, Response::Fault { message, .. } if message.contains("document type"))
+    );
 
     let external = "<?xml version=\"1.0\"?><!DOCTYPE m [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\
         <methodCall><methodName>&x;</methodName></methodCall>";
@@ -64,12 +72,14 @@ async fn hostile_xml_is_refused_while_other_clients_are_served() {
         "</data></array></value>".repeat(10_000)
     );
     let response = post_rpc2(&gw, deep).await.unwrap();
-    assert!(matches!(&response, Response::Fault { code: 2, message } if message.contains("nested")));
+    assert!(
+        matches!(&response, Response::Fault { code: 2, message } if message.contains("nested"))
+    );
 
     // 50 MB: refused on its declared length, before the body is read. The server may close
     // the connection while the client is still writing; either way nothing is decoded.
-    let mut huge = b"<methodCall><methodName>fleet.submit</methodName><params><param><value><string>"
-        .to_vec();
+    let mut huge =
+        b"<methodCall><methodName>fleet.submit</methodName><params><param><value><string>".to_vec();
     huge.resize(50 << 20, b'a');
     match post_rpc2(&gw, huge).await {
         Ok(response) => assert_eq!(fault_code(&response), 4),
@@ -84,14 +94,29 @@ async fn hostile_xml_is_refused_while_other_clients_are_served() {
         Err(e) => eprintln!("streamed body cut off by the server: {e}"),
     }
 
-    for garbage in [&b"\xff\xfe\x00garbage"[..], b"", b"<methodCall><methodName>x"] {
-        assert_eq!(fault_code(&post_rpc2(&gw, garbage.to_vec()).await.unwrap()), 2);
+    for garbage in [
+        &b"\xff\xfe\x00garbage"[..],
+        b"",
+        b"<methodCall><methodName>x",
+    ] {
+        assert_eq!(
+            fault_code(&post_rpc2(&gw, garbage.to_vec()).await.unwrap()),
+            2
+        );
     }
 
     stop.store(true, Ordering::Relaxed);
     good.await.unwrap();
     assert!(served.load(Ordering::Relaxed) > 0);
-    assert_eq!(gw.http.get(gw.url("/readyz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        gw.http
+            .get(gw.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let gw = Arc::into_inner(gw).expect("the good client is done");
     assert!(gw.count(Table::Counters).await > 0);
     gw.finish().await;
@@ -113,15 +138,32 @@ async fn bad_protobuf_bodies_are_refused() {
         }
         request.send()
     };
-    assert_eq!(post("application/x-protobuf", None, vec![0xff; 64]).await.unwrap().status(), 400);
-    assert_eq!(post("text/plain", None, vec![]).await.unwrap().status(), 400);
-    assert_eq!(post("application/x-protobuf", Some("br"), vec![1]).await.unwrap().status(), 400);
+    assert_eq!(
+        post("application/x-protobuf", None, vec![0xff; 64])
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        post("text/plain", None, vec![]).await.unwrap().status(),
+        400
+    );
+    assert_eq!(
+        post("application/x-protobuf", Some("br"), vec![1])
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
 
     // A gzip bomb: 64 MiB of zeros in a small body is cut off at the limit.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(&vec![0u8; 64 << 20]).unwrap();
     let bomb = gz.finish().unwrap();
-    let response = post("application/x-protobuf", Some("gzip"), bomb).await.unwrap();
+    let response = post("application/x-protobuf", Some("gzip"), bomb)
+        .await
+        .unwrap();
     assert_eq!(response.status(), 413);
 
     let missing_id = {
@@ -129,7 +171,9 @@ async fn bad_protobuf_bodies_are_refused() {
         batch.batch_id.clear();
         prost::Message::encode_to_vec(&batch)
     };
-    let response = post("application/x-protobuf", None, missing_id).await.unwrap();
+    let response = post("application/x-protobuf", None, missing_id)
+        .await
+        .unwrap();
     assert_eq!(response.status(), 422);
     let json: serde_json::Value = response.json().await.unwrap();
     assert_eq!(json["code"], "invalid");

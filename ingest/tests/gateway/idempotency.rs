@@ -73,11 +73,18 @@ async fn batch_with_one_bad_device_stores_the_others() {
     batch.devices[1].counters.insert("colour_copies".into(), 5);
     let response = gw.submit_xmlrpc(&batch).await;
     assert_eq!(member(&response, "devices"), &Value::Int(2));
-    let Value::Array(rejected) = member(&response, "rejected") else { panic!() };
+    let Value::Array(rejected) = member(&response, "rejected") else {
+        panic!()
+    };
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0].member("index"), Some(&Value::Int(1)));
-    let Some(Value::String(reason)) = rejected[0].member("reason") else { panic!() };
-    assert!(reason.contains("unknown counter kind `colour_copies`"), "{reason}");
+    let Some(Value::String(reason)) = rejected[0].member("reason") else {
+        panic!()
+    };
+    assert!(
+        reason.contains("unknown counter kind `colour_copies`"),
+        "{reason}"
+    );
     assert_eq!(gw.count(Table::Counters).await, 2 * 4);
     gw.finish().await;
 }
@@ -93,7 +100,9 @@ async fn malformed_device_in_xmlrpc_is_rejected_alone() {
             items[0] = Value::String("not a device".into());
         }
     }
-    let response = gw.xmlrpc("fleet.submit", &[Value::String(gw.token.clone()), value]).await;
+    let response = gw
+        .xmlrpc("fleet.submit", &[Value::String(gw.token.clone()), value])
+        .await;
     assert_eq!(member(&response, "devices"), &Value::Int(1));
     gw.finish().await;
 }
@@ -106,8 +115,15 @@ async fn sequence_gaps_are_recorded_in_the_ledger() {
         batch.sequence = Some(sequence);
         gw.submit_xmlrpc(&batch).await;
     }
-    let ledger: Vec<BatchRow> = gw.store.fetch_all(Table::Batches, "sequence").await.unwrap();
-    let gaps: Vec<_> = ledger.iter().map(|b| (b.sequence, b.sequence_gap)).collect();
+    let ledger: Vec<BatchRow> = gw
+        .store
+        .fetch_all(Table::Batches, "sequence")
+        .await
+        .unwrap();
+    let gaps: Vec<_> = ledger
+        .iter()
+        .map(|b| (b.sequence, b.sequence_gap))
+        .collect();
     assert_eq!(gaps, [(Some(1), 0), (Some(2), 0), (Some(5), 2)]);
     assert!(ledger.iter().all(|b| b.transport == "xmlrpc"));
     gw.finish().await;
@@ -125,7 +141,11 @@ async fn unchanged_inventory_is_written_once() {
     moved.devices[0].identity.as_mut().unwrap().ip = "10.9.9.9".into();
     gw.submit_xmlrpc(&moved).await;
     assert_eq!(gw.count(Table::Devices).await, 4);
-    let distinct = gw.store.count(Table::Devices, "ip = '10.9.9.9'").await.unwrap();
+    let distinct = gw
+        .store
+        .count(Table::Devices, "ip = '10.9.9.9'")
+        .await
+        .unwrap();
     assert_eq!(distinct, 1);
     gw.finish().await;
 }

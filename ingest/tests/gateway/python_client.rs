@@ -20,10 +20,17 @@ async fn python_standard_client_submits_and_receives_documented_faults() {
         .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "python client failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "python client failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("all checks passed"));
 
-    let big = gw.store.count(Table::Counters, "value = 5000000001").await.unwrap();
+    let big = gw
+        .store
+        .count(Table::Counters, "value = 5000000001")
+        .await
+        .unwrap();
     assert!(big >= 1, "a counter above 2^31 arrives intact");
     gw.finish().await;
 }

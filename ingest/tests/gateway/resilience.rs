@@ -46,7 +46,10 @@ async fn a_full_queue_answers_retry_later() {
     let xml = gw.submit_xmlrpc(&sample_batch(60, 3)).await;
     assert_eq!(fault_code(&xml), 6);
     let mut request = tonic::Request::new(sample_batch(150, 4));
-    request.metadata_mut().insert("authorization", format!("Bearer {}", gw.token).parse().unwrap());
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", gw.token).parse().unwrap(),
+    );
     let status = gw.grpc().await.submit(request).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unavailable);
 
@@ -72,14 +75,18 @@ impl Proxy {
         let (flag, cuts) = (Arc::clone(&up), cut.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
                 if !flag.load(Ordering::SeqCst) {
                     continue; // dropped: the connection is closed at once
                 }
                 let target = target.clone();
                 let mut cut = cuts.subscribe();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = cut.changed() => {}
@@ -100,14 +107,19 @@ impl Proxy {
 
 #[tokio::test]
 async fn clickhouse_outage_answers_retry_later_and_recovers_without_loss() {
-    let target = fleet_store::testing::clickhouse_url().trim_start_matches("http://").to_owned();
+    let target = fleet_store::testing::clickhouse_url()
+        .trim_start_matches("http://")
+        .to_owned();
     let proxy = Proxy::start(target).await;
     let mut settings = fleet_store::testing::fresh_settings("outage");
     settings.url = format!("http://{}", proxy.addr);
     let gw = start_on(settings, |c| c.batching.flush_attempts = 2).await;
 
     let before = sample_batch(2, 1);
-    assert!(matches!(gw.submit_xmlrpc(&before).await, Response::Value(_)));
+    assert!(matches!(
+        gw.submit_xmlrpc(&before).await,
+        Response::Value(_)
+    ));
 
     proxy.set_up(false);
     let during = sample_batch(2, 2);
@@ -116,12 +128,28 @@ async fn clickhouse_outage_answers_retry_later_and_recovers_without_loss() {
     let refused = gw.submit_protobuf(&gw.token, &during).await;
     assert_eq!(refused.status(), 503);
     assert!(refused.headers().contains_key("retry-after"));
-    assert_eq!(gw.http.get(gw.url("/readyz")).send().await.unwrap().status(), 503);
+    assert_eq!(
+        gw.http
+            .get(gw.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
 
     proxy.set_up(true);
     let mut ready = false;
     for _ in 0..100 {
-        if gw.http.get(gw.url("/readyz")).send().await.unwrap().status() == 200 {
+        if gw
+            .http
+            .get(gw.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+        {
             ready = true;
             break;
         }
@@ -132,15 +160,21 @@ async fn clickhouse_outage_answers_retry_later_and_recovers_without_loss() {
     // The collector resends what was refused; everything acknowledged is stored once.
     let resent = gw.submit_xmlrpc(&during).await;
     assert_eq!(member(&resent, "duplicate"), &Value::Bool(false));
-    let ledger: Vec<fleet_store::BatchRow> =
-        gw.store.fetch_all(Table::Batches, "batch_id").await.unwrap();
+    let ledger: Vec<fleet_store::BatchRow> = gw
+        .store
+        .fetch_all(Table::Batches, "batch_id")
+        .await
+        .unwrap();
     let mut ids: Vec<_> = ledger.iter().map(|b| b.batch_id.clone()).collect();
     let mut expected = vec![before.batch_id.clone(), during.batch_id.clone()];
     ids.sort();
     expected.sort();
     assert_eq!(ids, expected);
     let counters = gw.store.count(Table::Counters, "1").await.unwrap();
-    assert!(counters >= 4 * 4, "every acknowledged reading is stored ({counters})");
+    assert!(
+        counters >= 4 * 4,
+        "every acknowledged reading is stored ({counters})"
+    );
     gw.finish().await;
 }
 
@@ -149,8 +183,12 @@ async fn graceful_shutdown_commits_what_was_queued() {
     let mut gw = start_with("shutdown", |c| c.batching.flush_interval_ms = 5_000).await;
     let batch = sample_batch(3, 1);
     let pending = {
-        let (http, url, token, body) =
-            (gw.http.clone(), gw.url("/v1/batches"), gw.token.clone(), batch.encode_to_vec());
+        let (http, url, token, body) = (
+            gw.http.clone(),
+            gw.url("/v1/batches"),
+            gw.token.clone(),
+            batch.encode_to_vec(),
+        );
         tokio::spawn(async move {
             let response = http
                 .post(url)
@@ -169,10 +207,16 @@ async fn graceful_shutdown_commits_what_was_queued() {
 
     let started = std::time::Instant::now();
     gw.gateway.take().unwrap().shutdown().await;
-    assert!(started.elapsed() < Duration::from_secs(4), "shutdown does not wait for the timer");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "shutdown does not wait for the timer"
+    );
     let result = pending.await.unwrap();
     assert_eq!(result.devices, 3);
     assert_eq!(gw.count(Table::Counters).await, 3 * 4);
-    assert!(TcpStream::connect(gw.addr).await.is_err(), "no longer accepting");
+    assert!(
+        TcpStream::connect(gw.addr).await.is_err(),
+        "no longer accepting"
+    );
     gw.finish().await;
 }

@@ -15,29 +15,91 @@ async fn rows_by_tenant(gw: &TestGateway) -> BTreeMap<u64, Vec<String>> {
     let counters: Vec<CounterRow> = gw.store.fetch_all(Table::Counters, "kind").await.unwrap();
     for r in counters {
         let key = (r.kind, r.observed_at, r.value);
-        by_tenant.entry(r.tenant_id).or_default().push(format!("counter {key:?}"));
+        by_tenant
+            .entry(r.tenant_id)
+            .or_default()
+            .push(format!("counter {key:?}"));
     }
     let supplies: Vec<SupplyRow> = gw.store.fetch_all(Table::Supplies, "kind").await.unwrap();
     for r in supplies {
-        let SupplyRow { tenant_id, device_id: _, collector_id: _, received_at: _, ..} = r.clone();
-        let key = (r.kind, r.color, r.description, r.part_number, r.level, r.max, r.percent);
-        by_tenant.entry(tenant_id).or_default().push(format!("supply {key:?}"));
+        let SupplyRow {
+            tenant_id,
+            device_id: _,
+            collector_id: _,
+            received_at: _,
+            ..
+        } = r.clone();
+        let key = (
+            r.kind,
+            r.color,
+            r.description,
+            r.part_number,
+            r.level,
+            r.max,
+            r.percent,
+        );
+        by_tenant
+            .entry(tenant_id)
+            .or_default()
+            .push(format!("supply {key:?}"));
     }
-    let statuses: Vec<StatusRow> = gw.store.fetch_all(Table::Statuses, "observed_at").await.unwrap();
+    let statuses: Vec<StatusRow> = gw
+        .store
+        .fetch_all(Table::Statuses, "observed_at")
+        .await
+        .unwrap();
     for r in statuses {
-        let key = (r.device_status, r.printer_status, r.errors, r.display, r.observed_at);
-        by_tenant.entry(r.tenant_id).or_default().push(format!("status {key:?}"));
+        let key = (
+            r.device_status,
+            r.printer_status,
+            r.errors,
+            r.display,
+            r.observed_at,
+        );
+        by_tenant
+            .entry(r.tenant_id)
+            .or_default()
+            .push(format!("status {key:?}"));
     }
-    let alerts: Vec<AlertRow> = gw.store.fetch_all(Table::Alerts, "alert_index").await.unwrap();
+    let alerts: Vec<AlertRow> = gw
+        .store
+        .fetch_all(Table::Alerts, "alert_index")
+        .await
+        .unwrap();
     for r in alerts {
-        let key = (r.alert_index, r.severity, r.alert_group, r.code, r.description, r.training_level);
-        by_tenant.entry(r.tenant_id).or_default().push(format!("alert {key:?}"));
+        let key = (
+            r.alert_index,
+            r.severity,
+            r.alert_group,
+            r.code,
+            r.description,
+            r.training_level,
+        );
+        by_tenant
+            .entry(r.tenant_id)
+            .or_default()
+            .push(format!("alert {key:?}"));
     }
     let devices: Vec<DeviceRow> = gw.store.fetch_all(Table::Devices, "serial").await.unwrap();
     for r in devices {
-        let key = (&r.vendor, &r.model, &r.serial, &r.mac, &r.ip, &r.firmware, &r.location,
-            r.color, r.duplex, r.trays, r.first_seen, r.last_seen);
-        by_tenant.entry(r.tenant_id).or_default().push(format!("device {key:?}"));
+        let key = (
+            &r.vendor,
+            &r.model,
+            &r.serial,
+            &r.mac,
+            &r.ip,
+            &r.firmware,
+            &r.location,
+            r.color,
+            r.duplex,
+            r.trays,
+            r.first_seen,
+            r.last_seen,
+        );
+        by_tenant
+            .entry(r.tenant_id)
+            .or_default()
+            .push(format!("device {key:?}"));
     }
     for rows in by_tenant.values_mut() {
         rows.sort();
@@ -53,12 +115,19 @@ async fn every_transport_stores_the_same_batch_identically() {
     let grpc_token = create_token(&gw.store, "tenant-c", "collector-1").await;
     let batch = sample_batch(5, 1);
 
-    let xml = gw.xmlrpc(
-        "fleet.submit",
-        &[Value::String(xml_token), fleet_model::xmlrpc::batch_to_value(&batch)],
-    )
-    .await;
-    assert_eq!(member(&xml, "rows"), &Value::Int(5 * DATA_ROWS_PER_DEVICE as i64 + 5));
+    let xml = gw
+        .xmlrpc(
+            "fleet.submit",
+            &[
+                Value::String(xml_token),
+                fleet_model::xmlrpc::batch_to_value(&batch),
+            ],
+        )
+        .await;
+    assert_eq!(
+        member(&xml, "rows"),
+        &Value::Int(5 * DATA_ROWS_PER_DEVICE as i64 + 5)
+    );
     assert_eq!(member(&xml, "duplicate"), &Value::Bool(false));
 
     let pb = gw.submit_protobuf(&pb_token, &batch).await;
@@ -67,7 +136,10 @@ async fn every_transport_stores_the_same_batch_identically() {
     assert_eq!(pb.devices, 5);
 
     let mut request = tonic::Request::new(batch.clone());
-    request.metadata_mut().insert("authorization", format!("Bearer {grpc_token}").parse().unwrap());
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {grpc_token}").parse().unwrap(),
+    );
     let grpc = gw.grpc().await.submit(request).await.unwrap().into_inner();
     assert_eq!(grpc.rows, pb.rows);
 
@@ -87,7 +159,13 @@ async fn grpc_stream_commits_every_batch_and_answers_in_order() {
     let batches: Vec<_> = (0..4).map(|i| sample_batch(3, 10 + i)).collect();
     let ids: Vec<_> = batches.iter().map(|b| b.batch_id.clone()).collect();
     let request = gw.grpc_request(tokio_stream::iter(batches));
-    let answer = gw.grpc().await.submit_stream(request).await.unwrap().into_inner();
+    let answer = gw
+        .grpc()
+        .await
+        .submit_stream(request)
+        .await
+        .unwrap()
+        .into_inner();
     let answered: Vec<_> = answer.results.iter().map(|r| r.batch_id.clone()).collect();
     assert_eq!(answered, ids);
     assert_eq!(gw.count(Table::Counters).await, 4 * 3 * 4);
@@ -126,13 +204,24 @@ async fn introspection_and_multicall_follow_the_de_facto_standard() {
     let Response::Value(Value::Array(methods)) = gw.xmlrpc("system.listMethods", &[]).await else {
         panic!("listMethods returns an array");
     };
-    for name in ["fleet.submit", "fleet.ping", "system.multicall", "system.methodHelp"] {
+    for name in [
+        "fleet.submit",
+        "fleet.ping",
+        "system.multicall",
+        "system.methodHelp",
+    ] {
         assert!(methods.contains(&Value::String(name.into())), "{name}");
     }
-    let help = gw.xmlrpc("system.methodHelp", &[Value::String("fleet.submit".into())]).await;
+    let help = gw
+        .xmlrpc("system.methodHelp", &[Value::String("fleet.submit".into())])
+        .await;
     assert!(matches!(help, Response::Value(Value::String(h)) if h.contains("token")));
-    let signature =
-        gw.xmlrpc("system.methodSignature", &[Value::String("fleet.ping".into())]).await;
+    let signature = gw
+        .xmlrpc(
+            "system.methodSignature",
+            &[Value::String("fleet.ping".into())],
+        )
+        .await;
     let expected = Value::Array(vec![Value::Array(vec![
         Value::String("struct".into()),
         Value::String("string".into()),
@@ -211,7 +300,11 @@ async fn tls_serves_http1_and_http2() {
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-        let expected = if http2 { reqwest::Version::HTTP_2 } else { reqwest::Version::HTTP_11 };
+        let expected = if http2 {
+            reqwest::Version::HTTP_2
+        } else {
+            reqwest::Version::HTTP_11
+        };
         assert_eq!(response.version(), expected);
     }
     gw.finish().await;

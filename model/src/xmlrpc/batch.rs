@@ -23,7 +23,10 @@ pub struct MappingError {
 }
 
 fn fault(path: impl Into<String>, message: impl Into<String>) -> MappingError {
-    MappingError { path: path.into(), message: message.into() }
+    MappingError {
+        path: path.into(),
+        message: message.into(),
+    }
 }
 
 /// A wire batch from its XML-RPC form. The envelope's `devices` stays empty; each device report
@@ -33,7 +36,10 @@ pub type MappedBatch = (proto::Batch, Vec<Result<proto::DeviceReport, String>>);
 /// Reads a batch from its XML-RPC value.
 pub fn batch_from_value(value: Value) -> Result<MappedBatch, MappingError> {
     let Value::Struct(members) = value else {
-        return Err(fault("batch", format!("expected a struct, found {}", value.type_name())));
+        return Err(fault(
+            "batch",
+            format!("expected a struct, found {}", value.type_name()),
+        ));
     };
     let mut batch = proto::Batch::default();
     let mut devices = Vec::new();
@@ -41,7 +47,7 @@ pub fn batch_from_value(value: Value) -> Result<MappedBatch, MappingError> {
         let path = name.as_str();
         match path {
             "batch_id" => batch.batch_id = string(path, value)?,
-            "sequence" => batch.sequence = optional_integer(path, value)?.map(|s| s as u64),
+            "sequence" => batch.sequence = optional_integer(path, value)?,
             "sent_at" => batch.sent_at = time(path, value)?.map(to_timestamp),
             "devices" => match value {
                 Value::Array(items) => {
@@ -76,12 +82,14 @@ fn device_from_value(value: Value) -> Result<proto::DeviceReport, MappingError> 
                     let path = format!("counters.{kind}");
                     let count = optional_integer(&path, value)?
                         .ok_or_else(|| fault(&path, "expected an integer, found nil"))?;
-                    report.counters.insert(kind, count as u64);
+                    report.counters.insert(kind, count);
                 }
             }
             "supplies" => {
                 for (i, item) in list("supplies", value)?.into_iter().enumerate() {
-                    report.supplies.push(supply(&format!("supplies[{i}]"), item)?);
+                    report
+                        .supplies
+                        .push(supply(&format!("supplies[{i}]"), item)?);
                 }
             }
             "status" => {
@@ -237,11 +245,12 @@ fn optional_integer(path: &str, value: Value) -> Result<Option<u64>, MappingErro
         Value::Int(i) => u64::try_from(i)
             .map(Some)
             .map_err(|_| fault(path, format!("{i} is negative"))),
-        Value::String(s) => s
-            .trim()
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| fault(path, format!("`{}` is not a non-negative decimal integer", s.trim()))),
+        Value::String(s) => s.trim().parse::<u64>().map(Some).map_err(|_| {
+            fault(
+                path,
+                format!("`{}` is not a non-negative decimal integer", s.trim()),
+            )
+        }),
         Value::Nil => Ok(None),
         other => Err(type_fault(path, "integer", &other)),
     }
@@ -271,7 +280,10 @@ fn time(path: &str, value: Value) -> Result<Option<OffsetDateTime>, MappingError
 }
 
 fn type_fault(path: &str, expected: &str, found: &Value) -> MappingError {
-    fault(path, format!("expected {expected}, found {}", found.type_name()))
+    fault(
+        path,
+        format!("expected {expected}, found {}", found.type_name()),
+    )
 }
 
 /// The XML-RPC form of a wire batch (what a collector sends).
@@ -280,7 +292,11 @@ pub fn batch_to_value(batch: &proto::Batch) -> Value {
     if let Some(sequence) = batch.sequence {
         members.push(("sequence".into(), integer(sequence)));
     }
-    if let Some(at) = batch.sent_at.as_ref().and_then(crate::time_format::from_timestamp) {
+    if let Some(at) = batch
+        .sent_at
+        .as_ref()
+        .and_then(crate::time_format::from_timestamp)
+    {
         members.push(("sent_at".into(), Value::DateTime(at)));
     }
     let devices = batch.devices.iter().map(device_to_value).collect();
@@ -290,7 +306,11 @@ pub fn batch_to_value(batch: &proto::Batch) -> Value {
 
 fn device_to_value(d: &proto::DeviceReport) -> Value {
     let mut members = Vec::new();
-    if let Some(at) = d.observed_at.as_ref().and_then(crate::time_format::from_timestamp) {
+    if let Some(at) = d
+        .observed_at
+        .as_ref()
+        .and_then(crate::time_format::from_timestamp)
+    {
         members.push(("observed_at".to_owned(), Value::DateTime(at)));
     }
     if let Some(id) = &d.identity {
@@ -330,7 +350,10 @@ fn device_to_value(d: &proto::DeviceReport) -> Value {
     }
     let mut counters: Vec<_> = d.counters.iter().collect();
     counters.sort();
-    let counters = counters.into_iter().map(|(k, v)| (k.clone(), integer(*v))).collect();
+    let counters = counters
+        .into_iter()
+        .map(|(k, v)| (k.clone(), integer(*v)))
+        .collect();
     members.push(("counters".into(), Value::Struct(counters)));
     let supplies = d
         .supplies
@@ -348,7 +371,8 @@ fn device_to_value(d: &proto::DeviceReport) -> Value {
         .collect();
     members.push(("supplies".into(), Value::Array(supplies)));
     if let Some(s) = &d.status {
-        let strings = |items: &[String]| Value::Array(items.iter().cloned().map(Value::String).collect());
+        let strings =
+            |items: &[String]| Value::Array(items.iter().cloned().map(Value::String).collect());
         members.push((
             "status".into(),
             Value::structure([
@@ -379,7 +403,9 @@ fn device_to_value(d: &proto::DeviceReport) -> Value {
 
 /// Counters above 2^63-1 cannot be an XML-RPC integer; they travel as decimal strings.
 fn integer(value: u64) -> Value {
-    i64::try_from(value).map(Value::Int).unwrap_or_else(|_| Value::String(value.to_string()))
+    i64::try_from(value)
+        .map(Value::Int)
+        .unwrap_or_else(|_| Value::String(value.to_string()))
 }
 
 /// The XML-RPC form of the gateway's answer to `fleet.submit`.

@@ -22,7 +22,11 @@ pub struct DecodeLimits {
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        Self { max_bytes: 16 << 20, max_depth: 32, max_elements: 2_000_000 }
+        Self {
+            max_bytes: 16 << 20,
+            max_depth: 32,
+            max_elements: 2_000_000,
+        }
     }
 }
 
@@ -47,7 +51,10 @@ pub enum DecodeError {
     #[error("malformed XML: {0}")]
     Xml(String),
     #[error("expected {expected}, found {found}")]
-    Unexpected { expected: &'static str, found: String },
+    Unexpected {
+        expected: &'static str,
+        found: String,
+    },
     #[error("invalid <{kind}> value `{text}`")]
     BadScalar { kind: &'static str, text: String },
     #[error("unknown value type <{0}>")]
@@ -118,10 +125,12 @@ pub fn decode_response(body: &[u8], limits: &DecodeLimits) -> Result<Response, D
             d.expect_end("fault")?;
             let code = match fault.member("faultCode") {
                 Some(Value::Int(code)) => *code,
-                _ => return Err(DecodeError::Unexpected {
-                    expected: "an int `faultCode`",
-                    found: "none".into(),
-                }),
+                _ => {
+                    return Err(DecodeError::Unexpected {
+                        expected: "an int `faultCode`",
+                        found: "none".into(),
+                    });
+                }
             };
             let message = match fault.member("faultString") {
                 Some(Value::String(s)) => s.clone(),
@@ -145,21 +154,31 @@ struct Decoder<'a> {
 impl<'a> Decoder<'a> {
     fn new(body: &'a [u8], limits: &'a DecodeLimits) -> Result<Self, DecodeError> {
         if body.len() > limits.max_bytes {
-            return Err(DecodeError::TooLarge { size: body.len(), limit: limits.max_bytes });
+            return Err(DecodeError::TooLarge {
+                size: body.len(),
+                limit: limits.max_bytes,
+            });
         }
         let text = std::str::from_utf8(body).map_err(|_| DecodeError::NotUtf8)?;
         let mut reader = Reader::from_str(text);
         let config = reader.config_mut();
         config.check_end_names = true;
         config.expand_empty_elements = false;
-        Ok(Self { reader, limits, elements: 0 })
+        Ok(Self {
+            reader,
+            limits,
+            elements: 0,
+        })
     }
 
     /// The next event that matters: comments, processing instructions and the declaration are
     /// skipped (after checking the declared encoding); a DTD is refused.
     fn next(&mut self) -> Result<Event<'a>, DecodeError> {
         loop {
-            let event = self.reader.read_event().map_err(|e| DecodeError::Xml(e.to_string()))?;
+            let event = self
+                .reader
+                .read_event()
+                .map_err(|e| DecodeError::Xml(e.to_string()))?;
             match event {
                 Event::Decl(decl) => {
                     if let Some(encoding) = decl.encoding() {
@@ -308,8 +327,10 @@ impl<'a> Decoder<'a> {
             }
             "double" => {
                 let text = self.read_text(kind)?;
-                parse_scalar("double", &text, |t| t.parse::<f64>().ok().filter(|d| d.is_finite()))
-                    .map(Value::Double)
+                parse_scalar("double", &text, |t| {
+                    t.parse::<f64>().ok().filter(|d| d.is_finite())
+                })
+                .map(Value::Double)
             }
             "string" => self.read_text(kind).map(Value::String),
             "dateTime.iso8601" => {
@@ -320,13 +341,15 @@ impl<'a> Decoder<'a> {
                 let text = self.read_text(kind)?;
                 let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
                 let engine = &base64::engine::general_purpose::STANDARD;
-                let bytes = engine.decode(&compact).or_else(|_| {
-                    base64::engine::general_purpose::STANDARD_NO_PAD.decode(&compact)
-                });
-                bytes.map(Value::Base64).map_err(|_| DecodeError::BadScalar {
-                    kind: "base64",
-                    text: truncate(&text),
-                })
+                let bytes = engine
+                    .decode(&compact)
+                    .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(&compact));
+                bytes
+                    .map(Value::Base64)
+                    .map_err(|_| DecodeError::BadScalar {
+                        kind: "base64",
+                        text: truncate(&text),
+                    })
             }
             "nil" => {
                 self.expect_end("nil")?;
@@ -352,7 +375,9 @@ impl<'a> Decoder<'a> {
                     }
                     members.push((name, value));
                 }
-                Event::End(e) if e.name().as_ref() == "struct" => return Ok(Value::Struct(members)),
+                Event::End(e) if e.name().as_ref() == "struct" => {
+                    return Ok(Value::Struct(members));
+                }
                 other => return Err(unexpected("<member> or </struct>", &other)),
             }
         }
@@ -411,7 +436,10 @@ fn parse_scalar<T>(
     text: &str,
     parse: impl FnOnce(&str) -> Option<T>,
 ) -> Result<T, DecodeError> {
-    parse(text.trim()).ok_or_else(|| DecodeError::BadScalar { kind, text: truncate(text) })
+    parse(text.trim()).ok_or_else(|| DecodeError::BadScalar {
+        kind,
+        text: truncate(text),
+    })
 }
 
 fn truncate(text: &str) -> String {
@@ -419,7 +447,10 @@ fn truncate(text: &str) -> String {
 }
 
 fn unexpected(expected: &'static str, found: &Event<'_>) -> DecodeError {
-    DecodeError::Unexpected { expected, found: describe(found) }
+    DecodeError::Unexpected {
+        expected,
+        found: describe(found),
+    }
 }
 
 fn describe(event: &Event<'_>) -> String {

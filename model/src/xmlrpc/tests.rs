@@ -25,37 +25,74 @@ fn one_param(value_xml: &str) -> Value {
 fn every_scalar_type_of_the_specification() {
     assert_eq!(one_param("<value><int>-12</int></value>"), Value::Int(-12));
     assert_eq!(one_param("<value><i4>+7</i4></value>"), Value::Int(7));
-    assert_eq!(one_param("<value><i8>9007199254740993</i8></value>"), Value::Int(9007199254740993));
-    assert_eq!(one_param("<value><boolean>1</boolean></value>"), Value::Bool(true));
-    assert_eq!(one_param("<value><boolean>0</boolean></value>"), Value::Bool(false));
-    assert_eq!(one_param("<value><double>-1.5</double></value>"), Value::Double(-1.5));
-    assert_eq!(one_param("<value><string>a &amp; b &lt;c&gt;</string></value>"),
-        Value::String("a & b <c>".into()));
-    assert_eq!(one_param("<value><string/></value>"), Value::String(String::new()));
-    assert_eq!(one_param("<value><base64>aGVs\n bG8=</base64></value>"),
-        Value::Base64(b"hello".to_vec()));
-    assert_eq!(one_param("<value><base64/></value>"), Value::Base64(Vec::new()));
+    assert_eq!(
+        one_param("<value><i8>9007199254740993</i8></value>"),
+        Value::Int(9007199254740993)
+    );
+    assert_eq!(
+        one_param("<value><boolean>1</boolean></value>"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        one_param("<value><boolean>0</boolean></value>"),
+        Value::Bool(false)
+    );
+    assert_eq!(
+        one_param("<value><double>-1.5</double></value>"),
+        Value::Double(-1.5)
+    );
+    assert_eq!(
+        one_param("<value><string>a &amp; b &lt;c&gt;</string></value>"),
+        Value::String("a & b <c>".into())
+    );
+    assert_eq!(
+        one_param("<value><string/></value>"),
+        Value::String(String::new())
+    );
+    assert_eq!(
+        one_param("<value><base64>aGVs\n bG8=</base64></value>"),
+        Value::Base64(b"hello".to_vec())
+    );
+    assert_eq!(
+        one_param("<value><base64/></value>"),
+        Value::Base64(Vec::new())
+    );
     assert_eq!(one_param("<value><nil/></value>"), Value::Nil);
 }
 
 #[test]
 fn dates_with_and_without_dashes() {
     let expected = Value::DateTime(datetime!(1998-07-17 14:08:55 UTC));
-    assert_eq!(one_param("<value><dateTime.iso8601>19980717T14:08:55</dateTime.iso8601></value>"),
-        expected);
-    assert_eq!(one_param("<value><dateTime.iso8601>1998-07-17T14:08:55</dateTime.iso8601></value>"),
-        expected);
-    assert_eq!(one_param("<value><dateTime.iso8601>19980717T140855Z</dateTime.iso8601></value>"),
-        expected);
+    assert_eq!(
+        one_param("<value><dateTime.iso8601>19980717T14:08:55</dateTime.iso8601></value>"),
+        expected
+    );
+    assert_eq!(
+        one_param("<value><dateTime.iso8601>1998-07-17T14:08:55</dateTime.iso8601></value>"),
+        expected
+    );
+    assert_eq!(
+        one_param("<value><dateTime.iso8601>19980717T140855Z</dateTime.iso8601></value>"),
+        expected
+    );
 }
 
 #[test]
 fn untyped_values_are_strings_with_whitespace_kept() {
-    assert_eq!(one_param("<value>  two  words </value>"), Value::String("  two  words ".into()));
+    assert_eq!(
+        one_param("<value>  two  words </value>"),
+        Value::String("  two  words ".into())
+    );
     assert_eq!(one_param("<value></value>"), Value::String(String::new()));
     assert_eq!(one_param("<value/>"), Value::String(String::new()));
-    assert_eq!(one_param("<value>x &#233;&#x41;</value>"), Value::String("x éA".into()));
-    assert_eq!(one_param("<value><![CDATA[<raw>]]></value>"), Value::String("<raw>".into()));
+    assert_eq!(
+        one_param("<value>x &#233;&#x41;</value>"),
+        Value::String("x éA".into())
+    );
+    assert_eq!(
+        one_param("<value><![CDATA[<raw>]]></value>"),
+        Value::String("<raw>".into())
+    );
 }
 
 #[test]
@@ -90,9 +127,15 @@ fn nested_structs_and_arrays() {
 
 #[test]
 fn calls_without_params() {
-    let decoded = call("<methodCall><methodName>system.listMethods</methodName></methodCall>")
-        .unwrap();
-    assert_eq!(decoded, MethodCall { method: "system.listMethods".into(), params: vec![] });
+    let decoded =
+        call("<methodCall><methodName>system.listMethods</methodName></methodCall>").unwrap();
+    assert_eq!(
+        decoded,
+        MethodCall {
+            method: "system.listMethods".into(),
+            params: vec![]
+        }
+    );
     let decoded = call("<methodCall><methodName>x</methodName><params/></methodCall>").unwrap();
     assert!(decoded.params.is_empty());
 }
@@ -147,28 +190,43 @@ fn hostile_documents_are_refused() {
     );
     assert_eq!(call(&deep), Err(DecodeError::TooDeep(32)));
 
-    let limits = DecodeLimits { max_elements: 100, ..DecodeLimits::default() };
+    let limits = DecodeLimits {
+        max_elements: 100,
+        ..DecodeLimits::default()
+    };
     let wide = format!(
         "<methodCall><methodName>m</methodName><params><param><value><array><data>{}\
          </data></array></value></param></params></methodCall>",
         "<value><int>1</int></value>".repeat(100)
     );
-    assert_eq!(decode_call(wide.as_bytes(), &limits), Err(DecodeError::TooManyElements(100)));
+    assert_eq!(
+        decode_call(wide.as_bytes(), &limits),
+        Err(DecodeError::TooManyElements(100))
+    );
 
-    let limits = DecodeLimits { max_bytes: 10, ..DecodeLimits::default() };
+    let limits = DecodeLimits {
+        max_bytes: 10,
+        ..DecodeLimits::default()
+    };
     assert!(matches!(
         decode_call(b"<methodCall></methodCall>", &limits),
         Err(DecodeError::TooLarge { .. })
     ));
 
-    assert_eq!(call("<methodCall>\u{0}\u{ff}</methodCall>").map(|_| ()).is_err(), true);
+    assert!(call("<methodCall>\u{0}\u{ff}</methodCall>").is_err());
     assert_eq!(
-        decode_call(b"<methodCall>\xff\xfe</methodCall>", &DecodeLimits::default()),
+        decode_call(
+            b"<methodCall>\xff\xfe</methodCall>",
+            &DecodeLimits::default()
+        ),
         Err(DecodeError::NotUtf8)
     );
     let latin1 = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><methodCall>\
         <methodName>m</methodName></methodCall>";
-    assert_eq!(call(latin1), Err(DecodeError::Encoding("ISO-8859-1".into())));
+    assert_eq!(
+        call(latin1),
+        Err(DecodeError::Encoding("ISO-8859-1".into()))
+    );
 }
 
 #[test]
@@ -191,7 +249,10 @@ fn faults_decode_to_code_and_message() {
     let response = decode_response(body.as_bytes(), &DecodeLimits::default()).unwrap();
     assert_eq!(
         response,
-        Response::Fault { code: 3, message: "invalid batch: `batch_id` is missing".into() }
+        Response::Fault {
+            code: 3,
+            message: "invalid batch: `batch_id` is missing".into()
+        }
     );
 }
 
@@ -200,10 +261,11 @@ fn arb_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::Int),
         any::<bool>().prop_map(Value::Bool),
         "[^\u{0}-\u{8}\u{b}\u{c}\u{e}-\u{1f}\u{fffe}\u{ffff}\r]{0,20}".prop_map(Value::String),
-        any::<f64>().prop_filter("finite", |d| d.is_finite()).prop_map(Value::Double),
-        (0i64..4_102_444_800).prop_map(|s| Value::DateTime(
-            time::OffsetDateTime::from_unix_timestamp(s).unwrap()
-        )),
+        any::<f64>()
+            .prop_filter("finite", |d| d.is_finite())
+            .prop_map(Value::Double),
+        (0i64..4_102_444_800)
+            .prop_map(|s| Value::DateTime(time::OffsetDateTime::from_unix_timestamp(s).unwrap())),
         proptest::collection::vec(any::<u8>(), 0..24).prop_map(Value::Base64),
         Just(Value::Nil),
     ];
@@ -245,7 +307,10 @@ fn our_encoding_reads_in_an_independent_decoder() {
         ("n", Value::Int(5)),
         ("big", Value::Int(1 << 40)),
         ("s", Value::String("a<b&c".into())),
-        ("list", Value::Array(vec![Value::Bool(true), Value::Double(0.25)])),
+        (
+            "list",
+            Value::Array(vec![Value::Bool(true), Value::Double(0.25)]),
+        ),
     ]);
     let body = encode_response(&value);
     let start = body.find("<value>").unwrap();
@@ -312,7 +377,10 @@ fn sample_batch() -> proto::Batch {
 #[test]
 fn batch_round_trips_through_its_xmlrpc_form() {
     let batch = sample_batch();
-    let body = encode_call("fleet.submit", &[Value::String("t".into()), batch_to_value(&batch)]);
+    let body = encode_call(
+        "fleet.submit",
+        &[Value::String("t".into()), batch_to_value(&batch)],
+    );
     let mut decoded = decode_call(body.as_bytes(), &DecodeLimits::default()).unwrap();
     let (mut envelope, devices) = batch_from_value(decoded.params.remove(1)).unwrap();
     envelope.devices = devices.into_iter().map(Result::unwrap).collect();
@@ -322,8 +390,14 @@ fn batch_round_trips_through_its_xmlrpc_form() {
 #[test]
 fn counters_accept_decimal_strings_and_refuse_negatives() {
     let device = Value::structure([
-        ("identity", Value::structure([("serial", Value::String("S1".into()))])),
-        ("counters", Value::structure([("total", Value::String("5000000000".into()))])),
+        (
+            "identity",
+            Value::structure([("serial", Value::String("S1".into()))]),
+        ),
+        (
+            "counters",
+            Value::structure([("total", Value::String("5000000000".into()))]),
+        ),
     ]);
     let bad = Value::structure([("counters", Value::structure([("total", Value::Int(-1))]))]);
     let batch = Value::structure([
@@ -331,8 +405,14 @@ fn counters_accept_decimal_strings_and_refuse_negatives() {
         ("devices", Value::Array(vec![device, bad])),
     ]);
     let (_, devices) = batch_from_value(batch).unwrap();
-    assert_eq!(devices[0].as_ref().unwrap().counters["total"], 5_000_000_000);
-    assert_eq!(devices[1].as_ref().unwrap_err(), "`counters.total`: -1 is negative");
+    assert_eq!(
+        devices[0].as_ref().unwrap().counters["total"],
+        5_000_000_000
+    );
+    assert_eq!(
+        devices[1].as_ref().unwrap_err(),
+        "`counters.total`: -1 is negative"
+    );
 }
 
 #[test]

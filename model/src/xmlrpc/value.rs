@@ -47,6 +47,11 @@ impl Value {
 
     /// Builds a struct from `(name, value)` pairs.
     pub fn structure<const N: usize>(members: [(&str, Value); N]) -> Value {
-        Value::Struct(members.into_iter().map(|(n, v)| (n.to_owned(), v)).collect())
+        Value::Struct(
+            members
+                .into_iter()
+                .map(|(n, v)| (n.to_owned(), v))
+                .collect(),
+        )
     }
 }
