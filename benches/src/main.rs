@@ -12,15 +12,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use fleet_benches::synth::Fleet;
-use fleet_ingest::auth::new_token;
+use fleet_ingest::auth::issue_token;
 use fleet_ingest::grpc::IngestClient;
 use fleet_model::xmlrpc::{
     DecodeLimits, Response, Value, batch_to_value, decode_response, encode_call,
 };
 use fleet_model::{CollectorId, DeviceId, TenantId, proto};
 use fleet_store::{
-    ClickHouseSettings, DeviceRow, Origin, PartialClickHouseSettings, RowSet, Store, TokenRecord,
-    datetime,
+    ClickHouseSettings, DeviceRow, Origin, PartialClickHouseSettings, RowSet, Store,
 };
 use prost::Message;
 use time::OffsetDateTime;
@@ -250,20 +249,7 @@ fn name(t: Transport) -> &'static str {
 
 async fn create_token(store: &Store) -> anyhow::Result<String> {
     let tenant = store.create_tenant("bench", None).await?;
-    let collector = store.ensure_collector(tenant.tenant_id, "bench").await?;
-    let token = new_token();
-    let now = datetime(OffsetDateTime::now_utc());
-    store
-        .add_token(&TokenRecord {
-            token_hash: token.hash,
-            token_prefix: token.prefix,
-            collector_id: collector.collector_id,
-            tenant_id: tenant.tenant_id,
-            created_at: now,
-            revoked: 0,
-            updated_at: now,
-        })
-        .await?;
+    let (token, _) = issue_token(store, &tenant, "bench").await?;
     Ok(token.token)
 }
 

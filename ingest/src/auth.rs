@@ -53,6 +53,30 @@ pub fn new_token() -> NewToken {
     }
 }
 
+/// Creates a token for a collector of `tenant` (the collector is created if new) and stores its
+/// hash. The token itself is returned once and stored nowhere.
+pub async fn issue_token(
+    store: &Store,
+    tenant: &fleet_store::TenantRecord,
+    collector: &str,
+) -> Result<(NewToken, fleet_store::CollectorRecord), fleet_store::StoreError> {
+    let collector = store.ensure_collector(tenant.tenant_id, collector).await?;
+    let token = new_token();
+    let now = fleet_store::datetime(time::OffsetDateTime::now_utc());
+    store
+        .add_token(&fleet_store::TokenRecord {
+            token_hash: token.hash.clone(),
+            token_prefix: token.prefix.clone(),
+            collector_id: collector.collector_id,
+            tenant_id: tenant.tenant_id,
+            created_at: now,
+            revoked: 0,
+            updated_at: now,
+        })
+        .await?;
+    Ok((token, collector))
+}
+
 /// The stored form of a token: hex SHA-256.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

@@ -176,12 +176,7 @@ impl Writer {
                 .acquire_owned()
                 .await
                 .expect("never closed");
-            let flush = Flush {
-                store: self.store.clone(),
-                health: Arc::clone(&self.health),
-                attempts: self.config.flush_attempts,
-                done: Arc::clone(&self.flushes),
-            };
+            let flush = self.flush();
             started += 1;
             tokio::spawn(async move {
                 flush.run(group).await;
@@ -199,18 +194,24 @@ impl Writer {
                 requests = rest.len(),
                 "committing queued rows before shutdown"
             );
-            let flush = Flush {
-                store: self.store.clone(),
-                health: Arc::clone(&self.health),
-                attempts: self.config.flush_attempts,
-                done: Arc::clone(&self.flushes),
-            };
+            let flush = self.flush();
             started += 1;
             flush.run(rest).await;
         }
         let _ = self.flushes.acquire_many(started).await;
         probe.abort();
         debug!("commit writer stopped");
+    }
+}
+
+impl Writer {
+    fn flush(&self) -> Flush {
+        Flush {
+            store: self.store.clone(),
+            health: Arc::clone(&self.health),
+            attempts: self.config.flush_attempts,
+            done: Arc::clone(&self.flushes),
+        }
     }
 }
 

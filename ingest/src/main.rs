@@ -7,11 +7,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fleet_ingest::Gateway;
-use fleet_ingest::auth::new_token;
+use fleet_ingest::auth::issue_token;
 use fleet_ingest::config::FileConfig;
 use fleet_store::{
-    ClickHouseSettings, Features, MigrationOutcome, PartialClickHouseSettings, ServerVersion,
-    Store, TokenRecord, datetime,
+    ClickHouseSettings, Features, MigrationOutcome, PartialClickHouseSettings, ServerVersion, Store,
 };
 use tracing::info;
 
@@ -237,20 +236,7 @@ async fn admin(store: Store, command: Command) -> anyhow::Result<()> {
                 .find_tenant(&tenant)
                 .await?
                 .with_context(|| format!("no tenant named `{tenant}`"))?;
-            let collector = store.ensure_collector(tenant.tenant_id, &collector).await?;
-            let token = new_token();
-            let now = datetime(time::OffsetDateTime::now_utc());
-            store
-                .add_token(&TokenRecord {
-                    token_hash: token.hash,
-                    token_prefix: token.prefix.clone(),
-                    collector_id: collector.collector_id,
-                    tenant_id: tenant.tenant_id,
-                    created_at: now,
-                    revoked: 0,
-                    updated_at: now,
-                })
-                .await?;
+            let (token, collector) = issue_token(&store, &tenant, &collector).await?;
             writeln!(out, "{}", token.token)?;
             eprintln!(
                 "token {}… for collector `{}` of tenant `{}`; it is shown only this once",

@@ -27,6 +27,23 @@ pub struct Capabilities {
     pub finisher: String,
 }
 
+/// The identity members of a wire report with their names, in schema order.
+pub fn identity_fields(id: &crate::proto::Identity) -> [(&'static str, &String); 11] {
+    [
+        ("vendor", &id.vendor),
+        ("model", &id.model),
+        ("serial", &id.serial),
+        ("mac", &id.mac),
+        ("ip", &id.ip),
+        ("hostname", &id.hostname),
+        ("firmware", &id.firmware),
+        ("name", &id.name),
+        ("location", &id.location),
+        ("contact", &id.contact),
+        ("sys_object_id", &id.sys_object_id),
+    ]
+}
+
 /// Normalises a MAC address written with `:`, `-`, `.` or no separators to twelve lower-case
 /// hex digits. Returns `None` for anything that is not a 48-bit address, and for the all-zero
 /// address that some devices report when they have none.

@@ -31,7 +31,7 @@ pub mod proto {
 
 pub use alert::{Alert, Severity};
 pub use counter::{CounterKind, StandardCounter, UnknownCounterKind};
-pub use identity::{Capabilities, Identity, normalize_mac};
+pub use identity::{Capabilities, Identity, identity_fields, normalize_mac};
 pub use ids::{BatchId, CollectorId, DeviceId, TenantId};
 pub use status::{DeviceStatus, ErrorFlag, PrinterStatus, Status};
 pub use supply::{LEVEL_NO_LIMIT, LEVEL_SOME_REMAINING, LEVEL_UNKNOWN, Supply, SupplyKind};

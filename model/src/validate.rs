@@ -229,19 +229,7 @@ fn check_observed_at(
 }
 
 fn check_identity(id: proto::Identity, limits: &Limits) -> Result<Identity, String> {
-    let fields = [
-        ("vendor", &id.vendor),
-        ("model", &id.model),
-        ("serial", &id.serial),
-        ("mac", &id.mac),
-        ("ip", &id.ip),
-        ("hostname", &id.hostname),
-        ("firmware", &id.firmware),
-        ("name", &id.name),
-        ("location", &id.location),
-        ("contact", &id.contact),
-        ("sys_object_id", &id.sys_object_id),
-    ];
+    let fields = crate::identity_fields(&id);
     for (name, value) in fields {
         check_string(&format!("identity.{name}"), value, limits)?;
     }

@@ -72,6 +72,43 @@ impl TestGateway {
             .expect("the gateway answers")
     }
 
+    /// Submits a protobuf batch from a task of its own; resolves to the decoded answer and
+    /// panics unless the status is 200.
+    pub fn spawn_protobuf(
+        &self,
+        batch: &proto::Batch,
+    ) -> tokio::task::JoinHandle<proto::SubmitResult> {
+        let (http, url, token) = (
+            self.http.clone(),
+            self.url("/v1/batches"),
+            self.token.clone(),
+        );
+        let body = batch.encode_to_vec();
+        tokio::spawn(async move {
+            let response = http
+                .post(url)
+                .header("content-type", "application/x-protobuf")
+                .bearer_auth(token)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            proto::SubmitResult::decode(response.bytes().await.unwrap()).unwrap()
+        })
+    }
+
+    /// The status of `GET /readyz`.
+    pub async fn readiness(&self) -> u16 {
+        self.http
+            .get(self.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     pub async fn grpc(&self) -> IngestClient<tonic::transport::Channel> {
         IngestClient::connect(self.url(""))
             .await

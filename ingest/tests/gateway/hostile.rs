@@ -108,15 +108,7 @@ async fn hostile_xml_is_refused_while_other_clients_are_served() {
     stop.store(true, Ordering::Relaxed);
     good.await.unwrap();
     assert!(served.load(Ordering::Relaxed) > 0);
-    assert_eq!(
-        gw.http
-            .get(gw.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(gw.readiness().await, 200);
     let gw = Arc::into_inner(gw).expect("the good client is done");
     assert!(gw.count(Table::Counters).await > 0);
     gw.finish().await;

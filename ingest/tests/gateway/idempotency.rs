@@ -33,27 +33,7 @@ async fn resubmitted_batch_is_acknowledged_without_new_rows() {
 async fn concurrent_duplicate_submissions_insert_once() {
     let gw = start("concurrent_dupes").await;
     let batch = sample_batch(4, 2);
-    let mut tasks = Vec::new();
-    for _ in 0..12 {
-        let (http, url, token, body) = (
-            gw.http.clone(),
-            gw.url("/v1/batches"),
-            gw.token.clone(),
-            batch.encode_to_vec(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let response = http
-                .post(url)
-                .header("content-type", "application/x-protobuf")
-                .bearer_auth(token)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), 200);
-            proto::SubmitResult::decode(response.bytes().await.unwrap()).unwrap()
-        }));
-    }
+    let tasks: Vec<_> = (0..12).map(|_| gw.spawn_protobuf(&batch)).collect();
     let mut fresh = 0;
     for task in tasks {
         if !task.await.unwrap().duplicate {

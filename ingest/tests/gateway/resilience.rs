@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use fleet_model::proto;
 use fleet_model::xmlrpc::{Response, Value};
 use fleet_store::Table;
 use prost::Message;
@@ -128,28 +127,12 @@ async fn clickhouse_outage_answers_retry_later_and_recovers_without_loss() {
     let refused = gw.submit_protobuf(&gw.token, &during).await;
     assert_eq!(refused.status(), 503);
     assert!(refused.headers().contains_key("retry-after"));
-    assert_eq!(
-        gw.http
-            .get(gw.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        503
-    );
+    assert_eq!(gw.readiness().await, 503);
 
     proxy.set_up(true);
     let mut ready = false;
     for _ in 0..100 {
-        if gw
-            .http
-            .get(gw.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            == 200
-        {
+        if gw.readiness().await == 200 {
             ready = true;
             break;
         }
@@ -182,26 +165,7 @@ async fn clickhouse_outage_answers_retry_later_and_recovers_without_loss() {
 async fn graceful_shutdown_commits_what_was_queued() {
     let mut gw = start_with("shutdown", |c| c.batching.flush_interval_ms = 5_000).await;
     let batch = sample_batch(3, 1);
-    let pending = {
-        let (http, url, token, body) = (
-            gw.http.clone(),
-            gw.url("/v1/batches"),
-            gw.token.clone(),
-            batch.encode_to_vec(),
-        );
-        tokio::spawn(async move {
-            let response = http
-                .post(url)
-                .header("content-type", "application/x-protobuf")
-                .bearer_auth(token)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), 200);
-            proto::SubmitResult::decode(response.bytes().await.unwrap()).unwrap()
-        })
-    };
+    let pending = gw.spawn_protobuf(&batch);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(gw.count(Table::Counters).await, 0, "still queued");
 

@@ -314,19 +314,7 @@ fn device_to_value(d: &proto::DeviceReport) -> Value {
         members.push(("observed_at".to_owned(), Value::DateTime(at)));
     }
     if let Some(id) = &d.identity {
-        let fields = [
-            ("vendor", &id.vendor),
-            ("model", &id.model),
-            ("serial", &id.serial),
-            ("mac", &id.mac),
-            ("ip", &id.ip),
-            ("hostname", &id.hostname),
-            ("firmware", &id.firmware),
-            ("name", &id.name),
-            ("location", &id.location),
-            ("contact", &id.contact),
-            ("sys_object_id", &id.sys_object_id),
-        ];
+        let fields = crate::identity_fields(id);
         let id = fields
             .into_iter()
             .filter(|(_, v)| !v.is_empty())
