@@ -8,6 +8,8 @@
 //! A structural fault in the envelope refuses the whole batch. A fault inside one device report
 //! rejects that report alone, like a validation failure.
 
+use std::fmt;
+
 use time::OffsetDateTime;
 
 use super::Value;
@@ -22,9 +24,60 @@ pub struct MappingError {
     pub message: String,
 }
 
-fn fault(path: impl Into<String>, message: impl Into<String>) -> MappingError {
+/// Where a value sits in the batch, such as `supplies[0].level`. Formatted only when an error
+/// names it, so reading a valid batch builds no path strings.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    parent: Option<&'a At<'a>>,
+    name: &'a str,
+    index: Option<usize>,
+}
+
+impl<'a> At<'a> {
+    fn root(name: &'a str) -> At<'a> {
+        At {
+            parent: None,
+            name,
+            index: None,
+        }
+    }
+
+    fn child(&'a self, name: &'a str) -> At<'a> {
+        At {
+            parent: Some(self),
+            name,
+            index: None,
+        }
+    }
+
+    fn item(&'a self, index: usize) -> At<'a> {
+        At {
+            parent: Some(self),
+            name: "",
+            index: Some(index),
+        }
+    }
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(parent) = self.parent {
+            parent.fmt(f)?;
+            if !self.name.is_empty() {
+                f.write_str(".")?;
+            }
+        }
+        f.write_str(self.name)?;
+        match self.index {
+            Some(i) => write!(f, "[{i}]"),
+            None => Ok(()),
+        }
+    }
+}
+
+fn fault(at: At<'_>, message: impl Into<String>) -> MappingError {
     MappingError {
-        path: path.into(),
+        path: at.to_string(),
         message: message.into(),
     }
 }
@@ -35,83 +88,70 @@ pub type MappedBatch = (proto::Batch, Vec<Result<proto::DeviceReport, String>>);
 
 /// Reads a batch from its XML-RPC value.
 pub fn batch_from_value(value: Value) -> Result<MappedBatch, MappingError> {
+    let root = At::root("batch");
     let Value::Struct(members) = value else {
-        return Err(fault(
-            "batch",
-            format!("expected a struct, found {}", value.type_name()),
-        ));
+        return Err(type_fault(root, "a struct", &value));
     };
     let mut batch = proto::Batch::default();
     let mut devices = Vec::new();
     for (name, value) in members {
-        let path = name.as_str();
-        match path {
-            "batch_id" => batch.batch_id = string(path, value)?,
-            "sequence" => batch.sequence = optional_integer(path, value)?,
-            "sent_at" => batch.sent_at = time(path, value)?.map(to_timestamp),
-            "devices" => match value {
-                Value::Array(items) => {
-                    devices = items
-                        .into_iter()
-                        .map(|item| device_from_value(item).map_err(|e| e.to_string()))
-                        .collect();
-                }
-                Value::Nil => {}
-                other => return Err(type_fault(path, "array", &other)),
-            },
-            other => return Err(fault(other, "unknown member")),
+        let at = At::root(&name);
+        match name.as_str() {
+            "batch_id" => batch.batch_id = string(at, value)?,
+            "sequence" => batch.sequence = optional_integer(at, value)?,
+            "sent_at" => batch.sent_at = time(at, value)?.map(to_timestamp),
+            "devices" => {
+                devices = list(at, value)?
+                    .into_iter()
+                    .map(|item| device_from_value(item).map_err(|e| e.to_string()))
+                    .collect();
+            }
+            _ => return Err(fault(at, "unknown member")),
         }
     }
     Ok((batch, devices))
 }
 
 fn device_from_value(value: Value) -> Result<proto::DeviceReport, MappingError> {
-    let members = members_of("device", value)?;
+    let members = members_of(At::root("device"), value)?;
     let mut report = proto::DeviceReport::default();
     for (name, value) in members {
+        let at = At::root(&name);
         match name.as_str() {
-            "observed_at" => report.observed_at = time("observed_at", value)?.map(to_timestamp),
-            "identity" => report.identity = Some(identity(value)?),
-            "capabilities" => {
-                if !matches!(value, Value::Nil) {
-                    report.capabilities = Some(capabilities(value)?);
-                }
-            }
+            "observed_at" => report.observed_at = time(at, value)?.map(to_timestamp),
+            "identity" => report.identity = Some(identity(at, value)?),
+            "capabilities" if matches!(value, Value::Nil) => {}
+            "capabilities" => report.capabilities = Some(capabilities(at, value)?),
             "counters" => {
-                for (kind, value) in members_of("counters", value)? {
-                    let path = format!("counters.{kind}");
-                    let count = optional_integer(&path, value)?
-                        .ok_or_else(|| fault(&path, "expected an integer, found nil"))?;
+                for (kind, value) in members_of(at, value)? {
+                    let at = at.child(&kind);
+                    let count = optional_integer(at, value)?
+                        .ok_or_else(|| fault(at, "expected an integer, found nil"))?;
                     report.counters.insert(kind, count);
                 }
             }
             "supplies" => {
-                for (i, item) in list("supplies", value)?.into_iter().enumerate() {
-                    report
-                        .supplies
-                        .push(supply(&format!("supplies[{i}]"), item)?);
+                for (i, item) in list(at, value)?.into_iter().enumerate() {
+                    report.supplies.push(supply(at.item(i), item)?);
                 }
             }
-            "status" => {
-                if !matches!(value, Value::Nil) {
-                    report.status = Some(status(value)?);
-                }
-            }
+            "status" if matches!(value, Value::Nil) => {}
+            "status" => report.status = Some(status(at, value)?),
             "alerts" => {
-                for (i, item) in list("alerts", value)?.into_iter().enumerate() {
-                    report.alerts.push(alert(&format!("alerts[{i}]"), item)?);
+                for (i, item) in list(at, value)?.into_iter().enumerate() {
+                    report.alerts.push(alert(at.item(i), item)?);
                 }
             }
-            other => return Err(fault(other, "unknown member")),
+            _ => return Err(fault(at, "unknown member")),
         }
     }
     Ok(report)
 }
 
-fn identity(value: Value) -> Result<proto::Identity, MappingError> {
+fn identity(at: At<'_>, value: Value) -> Result<proto::Identity, MappingError> {
     let mut id = proto::Identity::default();
-    for (name, value) in members_of("identity", value)? {
-        let path = format!("identity.{name}");
+    for (name, value) in members_of(at, value)? {
+        let at = at.child(&name);
         let field = match name.as_str() {
             "vendor" => &mut id.vendor,
             "model" => &mut id.model,
@@ -124,164 +164,164 @@ fn identity(value: Value) -> Result<proto::Identity, MappingError> {
             "location" => &mut id.location,
             "contact" => &mut id.contact,
             "sys_object_id" => &mut id.sys_object_id,
-            _ => return Err(fault(path, "unknown member")),
+            _ => return Err(fault(at, "unknown member")),
         };
-        *field = string(&path, value)?;
+        *field = string(at, value)?;
     }
     Ok(id)
 }
 
-fn capabilities(value: Value) -> Result<proto::Capabilities, MappingError> {
+fn capabilities(at: At<'_>, value: Value) -> Result<proto::Capabilities, MappingError> {
     let mut caps = proto::Capabilities::default();
-    for (name, value) in members_of("capabilities", value)? {
-        let path = format!("capabilities.{name}");
+    for (name, value) in members_of(at, value)? {
+        let at = at.child(&name);
         match name.as_str() {
-            "color" => caps.color = boolean(&path, value)?,
-            "duplex" => caps.duplex = boolean(&path, value)?,
+            "color" => caps.color = boolean(at, value)?,
+            "duplex" => caps.duplex = boolean(at, value)?,
             "trays" => {
-                caps.trays = optional_integer(&path, value)?
-                    .map(|t| i32::try_from(t).map_err(|_| fault(&path, "out of range")))
+                caps.trays = optional_integer(at, value)?
+                    .map(|t| i32::try_from(t).map_err(|_| fault(at, "out of range")))
                     .transpose()?;
             }
-            "finisher" => caps.finisher = string(&path, value)?,
-            _ => return Err(fault(path, "unknown member")),
+            "finisher" => caps.finisher = string(at, value)?,
+            _ => return Err(fault(at, "unknown member")),
         }
     }
     Ok(caps)
 }
 
-fn supply(path: &str, value: Value) -> Result<proto::Supply, MappingError> {
+fn supply(at: At<'_>, value: Value) -> Result<proto::Supply, MappingError> {
     let mut supply = proto::Supply::default();
-    for (name, value) in members_of(path, value)? {
-        let path = format!("{path}.{name}");
+    for (name, value) in members_of(at, value)? {
+        let at = at.child(&name);
         match name.as_str() {
-            "kind" => supply.kind = string(&path, value)?,
-            "color" => supply.color = string(&path, value)?,
-            "description" => supply.description = string(&path, value)?,
-            "part_number" => supply.part_number = string(&path, value)?,
-            "level" => supply.level = signed(&path, value)?,
-            "max" => supply.max = signed(&path, value)?,
-            _ => return Err(fault(path, "unknown member")),
+            "kind" => supply.kind = string(at, value)?,
+            "color" => supply.color = string(at, value)?,
+            "description" => supply.description = string(at, value)?,
+            "part_number" => supply.part_number = string(at, value)?,
+            "level" => supply.level = signed(at, value)?,
+            "max" => supply.max = signed(at, value)?,
+            _ => return Err(fault(at, "unknown member")),
         }
     }
     Ok(supply)
 }
 
-fn status(value: Value) -> Result<proto::Status, MappingError> {
+fn status(at: At<'_>, value: Value) -> Result<proto::Status, MappingError> {
     let mut status = proto::Status::default();
-    for (name, value) in members_of("status", value)? {
-        let path = format!("status.{name}");
+    for (name, value) in members_of(at, value)? {
+        let at = at.child(&name);
         match name.as_str() {
-            "device" => status.device = string(&path, value)?,
-            "printer" => status.printer = string(&path, value)?,
-            "errors" => status.errors = strings(&path, value)?,
-            "display" => status.display = strings(&path, value)?,
-            _ => return Err(fault(path, "unknown member")),
+            "device" => status.device = string(at, value)?,
+            "printer" => status.printer = string(at, value)?,
+            "errors" => status.errors = strings(at, value)?,
+            "display" => status.display = strings(at, value)?,
+            _ => return Err(fault(at, "unknown member")),
         }
     }
     Ok(status)
 }
 
-fn alert(path: &str, value: Value) -> Result<proto::Alert, MappingError> {
+fn alert(at: At<'_>, value: Value) -> Result<proto::Alert, MappingError> {
     let mut alert = proto::Alert::default();
-    for (name, value) in members_of(path, value)? {
-        let path = format!("{path}.{name}");
+    for (name, value) in members_of(at, value)? {
+        let at = at.child(&name);
         match name.as_str() {
-            "severity" => alert.severity = string(&path, value)?,
-            "group" => alert.group = string(&path, value)?,
-            "code" => alert.code = signed(&path, value)?,
-            "description" => alert.description = string(&path, value)?,
-            "index" => alert.index = signed(&path, value)?,
-            "training_level" => alert.training_level = string(&path, value)?,
-            _ => return Err(fault(path, "unknown member")),
+            "severity" => alert.severity = string(at, value)?,
+            "group" => alert.group = string(at, value)?,
+            "code" => alert.code = signed(at, value)?,
+            "description" => alert.description = string(at, value)?,
+            "index" => alert.index = signed(at, value)?,
+            "training_level" => alert.training_level = string(at, value)?,
+            _ => return Err(fault(at, "unknown member")),
         }
     }
     Ok(alert)
 }
 
-fn members_of(path: &str, value: Value) -> Result<Vec<(String, Value)>, MappingError> {
+fn members_of(at: At<'_>, value: Value) -> Result<Vec<(String, Value)>, MappingError> {
     match value {
         Value::Struct(members) => Ok(members),
         Value::Nil => Ok(Vec::new()),
-        other => Err(type_fault(path, "struct", &other)),
+        other => Err(type_fault(at, "struct", &other)),
     }
 }
 
-fn list(path: &str, value: Value) -> Result<Vec<Value>, MappingError> {
+fn list(at: At<'_>, value: Value) -> Result<Vec<Value>, MappingError> {
     match value {
         Value::Array(items) => Ok(items),
         Value::Nil => Ok(Vec::new()),
-        other => Err(type_fault(path, "array", &other)),
+        other => Err(type_fault(at, "array", &other)),
     }
 }
 
-fn string(path: &str, value: Value) -> Result<String, MappingError> {
+fn string(at: At<'_>, value: Value) -> Result<String, MappingError> {
     match value {
         Value::String(s) => Ok(s),
         Value::Nil => Ok(String::new()),
-        other => Err(type_fault(path, "string", &other)),
+        other => Err(type_fault(at, "string", &other)),
     }
 }
 
-fn strings(path: &str, value: Value) -> Result<Vec<String>, MappingError> {
-    list(path, value)?
+fn strings(at: At<'_>, value: Value) -> Result<Vec<String>, MappingError> {
+    list(at, value)?
         .into_iter()
         .enumerate()
-        .map(|(i, item)| string(&format!("{path}[{i}]"), item))
+        .map(|(i, item)| string(at.item(i), item))
         .collect()
 }
 
-fn boolean(path: &str, value: Value) -> Result<Option<bool>, MappingError> {
+fn boolean(at: At<'_>, value: Value) -> Result<Option<bool>, MappingError> {
     match value {
         Value::Bool(b) => Ok(Some(b)),
         Value::Nil => Ok(None),
-        other => Err(type_fault(path, "boolean", &other)),
+        other => Err(type_fault(at, "boolean", &other)),
     }
 }
 
 /// A non-negative integer from `<int>`, `<i8>` or a decimal string; `None` for nil.
-fn optional_integer(path: &str, value: Value) -> Result<Option<u64>, MappingError> {
+fn optional_integer(at: At<'_>, value: Value) -> Result<Option<u64>, MappingError> {
     match value {
         Value::Int(i) => u64::try_from(i)
             .map(Some)
-            .map_err(|_| fault(path, format!("{i} is negative"))),
+            .map_err(|_| fault(at, format!("{i} is negative"))),
         Value::String(s) => s.trim().parse::<u64>().map(Some).map_err(|_| {
             fault(
-                path,
+                at,
                 format!("`{}` is not a non-negative decimal integer", s.trim()),
             )
         }),
         Value::Nil => Ok(None),
-        other => Err(type_fault(path, "integer", &other)),
+        other => Err(type_fault(at, "integer", &other)),
     }
 }
 
-fn signed(path: &str, value: Value) -> Result<i64, MappingError> {
+fn signed(at: At<'_>, value: Value) -> Result<i64, MappingError> {
     match value {
         Value::Int(i) => Ok(i),
         Value::String(s) => s
             .trim()
             .parse::<i64>()
-            .map_err(|_| fault(path, format!("`{}` is not a decimal integer", s.trim()))),
-        other => Err(type_fault(path, "integer", &other)),
+            .map_err(|_| fault(at, format!("`{}` is not a decimal integer", s.trim()))),
+        other => Err(type_fault(at, "integer", &other)),
     }
 }
 
-fn time(path: &str, value: Value) -> Result<Option<OffsetDateTime>, MappingError> {
+fn time(at: At<'_>, value: Value) -> Result<Option<OffsetDateTime>, MappingError> {
     match value {
-        Value::DateTime(at) => Ok(Some(at)),
+        Value::DateTime(t) => Ok(Some(t)),
         Value::String(s) => parse_rfc3339(&s)
             .or_else(|| parse_xmlrpc_datetime(&s))
             .map(Some)
-            .ok_or_else(|| fault(path, format!("`{s}` is not an RFC 3339 time"))),
+            .ok_or_else(|| fault(at, format!("`{s}` is not an RFC 3339 time"))),
         Value::Nil => Ok(None),
-        other => Err(type_fault(path, "dateTime.iso8601", &other)),
+        other => Err(type_fault(at, "dateTime.iso8601", &other)),
     }
 }
 
-fn type_fault(path: &str, expected: &str, found: &Value) -> MappingError {
+fn type_fault(at: At<'_>, expected: &str, found: &Value) -> MappingError {
     fault(
-        path,
+        at,
         format!("expected {expected}, found {}", found.type_name()),
     )
 }

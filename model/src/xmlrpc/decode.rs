@@ -3,10 +3,9 @@
 use std::borrow::Cow;
 
 use base64::Engine;
-use quick_xml::Reader;
-use quick_xml::events::{BytesRef, Event};
 
 use super::Value;
+use super::lexer::{Lexer, Token as Event, normalize_lines, unescape};
 use crate::time_format::parse_xmlrpc_datetime;
 
 /// Limits that keep a hostile document from exhausting the decoder.
@@ -86,18 +85,18 @@ pub fn decode_call(body: &[u8], limits: &DecodeLimits) -> Result<MethodCall, Dec
 
     let mut params = Vec::new();
     match d.next_significant()? {
-        Event::Start(e) if e.name().as_ref() == "params" => loop {
+        Event::Start("params") => loop {
             match d.next_significant()? {
-                Event::Start(e) if e.name().as_ref() == "param" => {
+                Event::Start("param") => {
                     params.push(d.read_value_element(0)?);
                     d.expect_end("param")?;
                 }
-                Event::End(e) if e.name().as_ref() == "params" => break,
+                Event::End("params") => break,
                 other => return Err(unexpected("<param> or </params>", &other)),
             }
         },
-        Event::Empty(e) if e.name().as_ref() == "params" => {}
-        Event::End(e) if e.name().as_ref() == "methodCall" => {
+        Event::Empty("params") => {}
+        Event::End("methodCall") => {
             d.expect_eof()?;
             return Ok(MethodCall { method, params });
         }
@@ -113,14 +112,14 @@ pub fn decode_response(body: &[u8], limits: &DecodeLimits) -> Result<Response, D
     let mut d = Decoder::new(body, limits)?;
     d.expect_start("methodResponse", "<methodResponse>")?;
     let response = match d.next_significant()? {
-        Event::Start(e) if e.name().as_ref() == "params" => {
+        Event::Start("params") => {
             d.expect_start("param", "<param>")?;
             let value = d.read_value_element(0)?;
             d.expect_end("param")?;
             d.expect_end("params")?;
             Response::Value(value)
         }
-        Event::Start(e) if e.name().as_ref() == "fault" => {
+        Event::Start("fault") => {
             let fault = d.read_value_element(0)?;
             d.expect_end("fault")?;
             let code = match fault.member("faultCode") {
@@ -146,7 +145,7 @@ pub fn decode_response(body: &[u8], limits: &DecodeLimits) -> Result<Response, D
 }
 
 struct Decoder<'a> {
-    reader: Reader<&'a [u8]>,
+    lexer: Lexer<'a>,
     limits: &'a DecodeLimits,
     elements: usize,
 }
@@ -160,54 +159,30 @@ impl<'a> Decoder<'a> {
             });
         }
         let text = std::str::from_utf8(body).map_err(|_| DecodeError::NotUtf8)?;
-        let mut reader = Reader::from_str(text);
-        let config = reader.config_mut();
-        config.check_end_names = true;
-        config.expand_empty_elements = false;
         Ok(Self {
-            reader,
+            lexer: Lexer::new(text),
             limits,
             elements: 0,
         })
     }
 
-    /// The next event that matters: comments, processing instructions and the declaration are
-    /// skipped (after checking the declared encoding); a DTD is refused.
+    /// The next token, counting elements against the limit.
     fn next(&mut self) -> Result<Event<'a>, DecodeError> {
-        loop {
-            let event = self
-                .reader
-                .read_event()
-                .map_err(|e| DecodeError::Xml(e.to_string()))?;
-            match event {
-                Event::Decl(decl) => {
-                    if let Some(encoding) = decl.encoding() {
-                        let encoding = encoding.map_err(|e| DecodeError::Xml(e.to_string()))?;
-                        if !encoding.eq_ignore_ascii_case("utf-8") {
-                            let name = encoding.into_owned();
-                            return Err(DecodeError::Encoding(name));
-                        }
-                    }
-                }
-                Event::Comment(_) | Event::PI(_) => {}
-                Event::DocType(_) => return Err(DecodeError::Doctype),
-                Event::Start(_) | Event::Empty(_) => {
-                    self.elements += 1;
-                    if self.elements > self.limits.max_elements {
-                        return Err(DecodeError::TooManyElements(self.limits.max_elements));
-                    }
-                    return Ok(event);
-                }
-                other => return Ok(other),
+        let token = self.lexer.next()?;
+        if matches!(token, Event::Start(_) | Event::Empty(_)) {
+            self.elements += 1;
+            if self.elements > self.limits.max_elements {
+                return Err(DecodeError::TooManyElements(self.limits.max_elements));
             }
         }
+        Ok(token)
     }
 
     /// The next event that is not whitespace-only text.
     fn next_significant(&mut self) -> Result<Event<'a>, DecodeError> {
         loop {
             match self.next()? {
-                Event::Text(t) if t.as_ref().bytes().all(|b| b.is_ascii_whitespace()) => {}
+                Event::Text(t) if t.bytes().all(|b| b.is_ascii_whitespace()) => {}
                 event => return Ok(event),
             }
         }
@@ -215,14 +190,14 @@ impl<'a> Decoder<'a> {
 
     fn expect_start(&mut self, name: &str, expected: &'static str) -> Result<(), DecodeError> {
         match self.next_significant()? {
-            Event::Start(e) if e.name().as_ref() == name => Ok(()),
+            Event::Start(found) if found == name => Ok(()),
             other => Err(unexpected(expected, &other)),
         }
     }
 
     fn expect_end(&mut self, name: &str) -> Result<(), DecodeError> {
         match self.next_significant()? {
-            Event::End(e) if e.name().as_ref() == name => Ok(()),
+            Event::End(found) if found == name => Ok(()),
             other => Err(DecodeError::Unexpected {
                 expected: "a closing tag",
                 found: format!("{} instead of </{name}>", describe(&other)),
@@ -239,15 +214,14 @@ impl<'a> Decoder<'a> {
 
     /// Reads character data up to `</end>`, resolving predefined entities and character
     /// references. Elements inside are refused.
-    fn read_text(&mut self, end: &str) -> Result<String, DecodeError> {
+    fn read_text(&mut self, end: &str) -> Result<Cow<'a, str>, DecodeError> {
         let mut text: Option<Cow<'a, str>> = None;
         loop {
             match self.next()? {
-                Event::Text(t) => append(&mut text, t.xml10_content()),
-                Event::CData(c) => append(&mut text, c.xml10_content()),
-                Event::GeneralRef(r) => append(&mut text, Cow::Owned(resolve_ref(&r)?)),
-                Event::End(e) if e.name().as_ref() == end => {
-                    return Ok(text.map(Cow::into_owned).unwrap_or_default());
+                Event::Text(t) => append(&mut text, unescape(t)?),
+                Event::CData(c) => append(&mut text, normalize_lines(c)),
+                Event::End(found) if found == end => {
+                    return Ok(text.unwrap_or_default());
                 }
                 other => return Err(unexpected("text", &other)),
             }
@@ -257,8 +231,8 @@ impl<'a> Decoder<'a> {
     /// Reads `<value>...</value>` (or `<value/>`), whose opening tag comes next.
     fn read_value_element(&mut self, depth: usize) -> Result<Value, DecodeError> {
         match self.next_significant()? {
-            Event::Start(e) if e.name().as_ref() == "value" => self.read_value(depth),
-            Event::Empty(e) if e.name().as_ref() == "value" => Ok(Value::String(String::new())),
+            Event::Start("value") => self.read_value(depth),
+            Event::Empty("value") => Ok(Value::String(String::new())),
             other => Err(unexpected("<value>", &other)),
         }
     }
@@ -271,27 +245,26 @@ impl<'a> Decoder<'a> {
         let mut untyped: Option<Cow<'a, str>> = None;
         loop {
             match self.next()? {
-                Event::Text(t) => append(&mut untyped, t.xml10_content()),
-                Event::GeneralRef(r) => append(&mut untyped, Cow::Owned(resolve_ref(&r)?)),
-                Event::CData(c) => append(&mut untyped, c.xml10_content()),
-                Event::End(e) if e.name().as_ref() == "value" => {
+                Event::Text(t) => append(&mut untyped, unescape(t)?),
+                Event::CData(c) => append(&mut untyped, normalize_lines(c)),
+                Event::End("value") => {
                     let text = untyped.map(Cow::into_owned).unwrap_or_default();
                     return Ok(Value::String(text));
                 }
-                Event::Start(e) => {
+                Event::Start(name) => {
                     if untyped.as_ref().is_some_and(|t| !t.trim().is_empty()) {
                         return Err(DecodeError::Unexpected {
                             expected: "either text or one typed element in <value>",
                             found: "both".into(),
                         });
                     }
-                    let kind = e.name().as_ref().to_owned();
-                    let value = self.read_typed(&kind, depth)?;
+                    let tag = Tag::parse(name)?;
+                    let value = self.read_typed(tag, depth)?;
                     self.expect_end("value")?;
                     return Ok(value);
                 }
-                Event::Empty(e) => {
-                    let value = match e.name().as_ref() {
+                Event::Empty(name) => {
+                    let value = match name {
                         "string" => Value::String(String::new()),
                         "nil" => Value::Nil,
                         "struct" => Value::Struct(Vec::new()),
@@ -308,16 +281,17 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// Reads a typed element whose opening tag `<kind>` was consumed, through `</kind>`.
-    fn read_typed(&mut self, kind: &str, depth: usize) -> Result<Value, DecodeError> {
-        match kind {
-            "int" | "i4" | "i8" => {
-                let text = self.read_text(kind)?;
-                let kind = if kind == "i8" { "i8" } else { "int" };
+    /// Reads a typed element whose opening tag was consumed, through its closing tag.
+    fn read_typed(&mut self, tag: Tag, depth: usize) -> Result<Value, DecodeError> {
+        let end = tag.name();
+        match tag {
+            Tag::Int | Tag::I4 | Tag::I8 => {
+                let text = self.read_text(end)?;
+                let kind = if tag == Tag::I8 { "i8" } else { "int" };
                 parse_scalar(kind, &text, |t| t.parse::<i64>().ok()).map(Value::Int)
             }
-            "boolean" => {
-                let text = self.read_text(kind)?;
+            Tag::Boolean => {
+                let text = self.read_text(end)?;
                 parse_scalar("boolean", &text, |t| match t {
                     "1" | "true" => Some(true),
                     "0" | "false" => Some(false),
@@ -325,20 +299,20 @@ impl<'a> Decoder<'a> {
                 })
                 .map(Value::Bool)
             }
-            "double" => {
-                let text = self.read_text(kind)?;
+            Tag::Double => {
+                let text = self.read_text(end)?;
                 parse_scalar("double", &text, |t| {
                     t.parse::<f64>().ok().filter(|d| d.is_finite())
                 })
                 .map(Value::Double)
             }
-            "string" => self.read_text(kind).map(Value::String),
-            "dateTime.iso8601" => {
-                let text = self.read_text(kind)?;
+            Tag::String => self.read_text(end).map(|t| Value::String(t.into_owned())),
+            Tag::DateTime => {
+                let text = self.read_text(end)?;
                 parse_scalar("dateTime.iso8601", &text, parse_xmlrpc_datetime).map(Value::DateTime)
             }
-            "base64" => {
-                let text = self.read_text(kind)?;
+            Tag::Base64 => {
+                let text = self.read_text(end)?;
                 let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
                 let engine = &base64::engine::general_purpose::STANDARD;
                 let bytes = engine
@@ -351,13 +325,12 @@ impl<'a> Decoder<'a> {
                         text: truncate(&text),
                     })
             }
-            "nil" => {
+            Tag::Nil => {
                 self.expect_end("nil")?;
                 Ok(Value::Nil)
             }
-            "struct" => self.read_struct(depth),
-            "array" => self.read_array(depth),
-            other => Err(DecodeError::UnknownType(other.to_owned())),
+            Tag::Struct => self.read_struct(depth),
+            Tag::Array => self.read_array(depth),
         }
     }
 
@@ -365,9 +338,9 @@ impl<'a> Decoder<'a> {
         let mut members: Vec<(String, Value)> = Vec::new();
         loop {
             match self.next_significant()? {
-                Event::Start(e) if e.name().as_ref() == "member" => {
+                Event::Start("member") => {
                     self.expect_start("name", "<name>")?;
-                    let name = self.read_text("name")?;
+                    let name = self.read_text("name")?.into_owned();
                     let value = self.read_value_element(depth + 1)?;
                     self.expect_end("member")?;
                     if members.iter().any(|(n, _)| *n == name) {
@@ -375,7 +348,7 @@ impl<'a> Decoder<'a> {
                     }
                     members.push((name, value));
                 }
-                Event::End(e) if e.name().as_ref() == "struct" => {
+                Event::End("struct") => {
                     return Ok(Value::Struct(members));
                 }
                 other => return Err(unexpected("<member> or </struct>", &other)),
@@ -386,23 +359,74 @@ impl<'a> Decoder<'a> {
     fn read_array(&mut self, depth: usize) -> Result<Value, DecodeError> {
         let mut items = Vec::new();
         match self.next_significant()? {
-            Event::Start(e) if e.name().as_ref() == "data" => loop {
+            Event::Start("data") => loop {
                 match self.next_significant()? {
-                    Event::Start(e) if e.name().as_ref() == "value" => {
+                    Event::Start("value") => {
                         items.push(self.read_value(depth + 1)?);
                     }
-                    Event::Empty(e) if e.name().as_ref() == "value" => {
+                    Event::Empty("value") => {
                         items.push(Value::String(String::new()));
                     }
-                    Event::End(e) if e.name().as_ref() == "data" => break,
+                    Event::End("data") => break,
                     other => return Err(unexpected("<value> or </data>", &other)),
                 }
             },
-            Event::Empty(e) if e.name().as_ref() == "data" => {}
+            Event::Empty("data") => {}
             other => return Err(unexpected("<data>", &other)),
         }
         self.expect_end("array")?;
         Ok(Value::Array(items))
+    }
+}
+
+/// The type elements of a `<value>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Int,
+    I4,
+    I8,
+    Boolean,
+    Double,
+    String,
+    DateTime,
+    Base64,
+    Nil,
+    Struct,
+    Array,
+}
+
+impl Tag {
+    fn parse(name: &str) -> Result<Tag, DecodeError> {
+        Ok(match name {
+            "int" => Tag::Int,
+            "i4" => Tag::I4,
+            "i8" => Tag::I8,
+            "boolean" => Tag::Boolean,
+            "double" => Tag::Double,
+            "string" => Tag::String,
+            "dateTime.iso8601" => Tag::DateTime,
+            "base64" => Tag::Base64,
+            "nil" => Tag::Nil,
+            "struct" => Tag::Struct,
+            "array" => Tag::Array,
+            other => return Err(DecodeError::UnknownType(truncate(other))),
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Tag::Int => "int",
+            Tag::I4 => "i4",
+            Tag::I8 => "i8",
+            Tag::Boolean => "boolean",
+            Tag::Double => "double",
+            Tag::String => "string",
+            Tag::DateTime => "dateTime.iso8601",
+            Tag::Base64 => "base64",
+            Tag::Nil => "nil",
+            Tag::Struct => "struct",
+            Tag::Array => "array",
+        }
     }
 }
 
@@ -411,24 +435,6 @@ fn append<'a>(text: &mut Option<Cow<'a, str>>, more: Cow<'a, str>) {
         None => *text = Some(more),
         Some(existing) => existing.to_mut().push_str(&more),
     }
-}
-
-fn resolve_ref(reference: &BytesRef<'_>) -> Result<String, DecodeError> {
-    if reference.is_char_ref() {
-        return match reference.resolve_char_ref() {
-            Ok(Some(c)) => Ok(c.to_string()),
-            _ => Err(DecodeError::Entity(truncate(reference))),
-        };
-    }
-    let resolved = match reference.as_ref() {
-        "lt" => "<",
-        "gt" => ">",
-        "amp" => "&",
-        "quot" => "\"",
-        "apos" => "'",
-        other => return Err(DecodeError::Entity(truncate(other))),
-    };
-    Ok(resolved.to_owned())
 }
 
 fn parse_scalar<T>(
@@ -456,10 +462,10 @@ fn unexpected(expected: &'static str, found: &Event<'_>) -> DecodeError {
 fn describe(event: &Event<'_>) -> String {
     let name = |n: &str| truncate(n);
     match event {
-        Event::Start(e) => format!("<{}>", name(e.name().as_ref())),
-        Event::Empty(e) => format!("<{}/>", name(e.name().as_ref())),
-        Event::End(e) => format!("</{}>", name(e.name().as_ref())),
-        Event::Text(t) => format!("text `{}`", name(t.as_ref()).trim()),
+        Event::Start(e) => format!("<{}>", name(e)),
+        Event::Empty(e) => format!("<{}/>", name(e)),
+        Event::End(e) => format!("</{}>", name(e)),
+        Event::Text(t) => format!("text `{}`", name(t).trim()),
         Event::Eof => "the end of the document".into(),
         _ => "markup".into(),
     }

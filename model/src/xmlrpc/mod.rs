@@ -11,6 +11,7 @@
 mod batch;
 mod decode;
 mod encode;
+mod lexer;
 mod value;
 
 pub use batch::{MappingError, batch_from_value, batch_to_value, submit_result_to_value};
