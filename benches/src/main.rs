@@ -175,7 +175,7 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     let store = Store::connect(&settings).await?;
     store.drop_database().await?;
     store.migrate().await?;
-    let token = create_token(&store).await?;
+    let tokens = create_tokens(&store, args.concurrency).await?;
 
     let mut child = None;
     let gateway = match &args.spawn_gateway {
@@ -188,6 +188,7 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
                 .env("FLEET_DATABASE", &args.database)
                 .env("FLEET_LOG", "warn")
                 .stdout(Stdio::null())
+                .stderr(Stdio::null())
                 .kill_on_drop(true)
                 .spawn()
                 .with_context(|| format!("cannot start {}", bin.display()))?;
@@ -212,7 +213,7 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     );
 
     for transport in &args.transports {
-        let mut m = run_transport(*transport, &gateway, &token, &args).await?;
+        let mut m = run_transport(*transport, &gateway, &tokens, &args).await?;
         let (p50, p99) = (m.percentile(0.5), m.percentile(0.99));
         println!(
             "{:<10} {:>12.0} rows/s  {:>5.2} of ceiling  p50 {:>6.1} ms  p99 {:>6.1} ms  {} requests, {} errors",
@@ -247,10 +248,16 @@ fn name(t: Transport) -> &'static str {
     }
 }
 
-async fn create_token(store: &Store) -> anyhow::Result<String> {
+/// One collector token per client, as in a real fleet (each collector has its own rate limit
+/// and sequence numbers).
+async fn create_tokens(store: &Store, count: usize) -> anyhow::Result<Vec<String>> {
     let tenant = store.create_tenant("bench", None).await?;
-    let (token, _) = issue_token(store, &tenant, "bench").await?;
-    Ok(token.token)
+    let mut tokens = Vec::with_capacity(count);
+    for i in 0..count {
+        let (token, _) = issue_token(store, &tenant, &format!("bench-{i}")).await?;
+        tokens.push(token.token);
+    }
+    Ok(tokens)
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -342,7 +349,7 @@ async fn direct_ceiling(store: &Store, args: &IngestArgs) -> anyhow::Result<Meas
 async fn run_transport(
     transport: Transport,
     gateway: &str,
-    token: &str,
+    tokens: &[String],
     args: &IngestArgs,
 ) -> anyhow::Result<Measurement> {
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
@@ -369,9 +376,9 @@ async fn run_transport(
     };
 
     let mut tasks = Vec::new();
-    for client in 0..args.concurrency {
+    for (client, token) in tokens.iter().enumerate().take(args.concurrency) {
         let (http, grpc, results) = (http.clone(), grpc.clone(), Arc::clone(&results));
-        let (gateway, token) = (gateway.to_owned(), token.to_owned());
+        let (gateway, token) = (gateway.to_owned(), token.clone());
         let site = 10_000 * (1 + transport as u32) + client as u32;
         let devices = args.devices_per_batch;
         tasks.push(tokio::spawn(async move {

@@ -89,6 +89,9 @@ pub struct LimitsConfig {
     /// Largest request body, compressed or not, and largest body after gzip decompression.
     /// Default 16 MiB.
     pub max_body_bytes: usize,
+    /// Request bodies being read and decoded at once, across all requests; past it requests
+    /// are answered "retry later". Bounds the gateway's memory under any load. Default 32 MiB.
+    pub max_inflight_body_bytes: usize,
     /// Deepest nesting of XML-RPC values. Default 32.
     pub max_xml_depth: usize,
     /// Most XML elements in one request. Default 2,000,000.
@@ -110,6 +113,7 @@ impl Default for LimitsConfig {
         let model = fleet_model::Limits::default();
         Self {
             max_body_bytes: 16 << 20,
+            max_inflight_body_bytes: 32 << 20,
             max_xml_depth: 32,
             max_xml_elements: 2_000_000,
             max_devices_per_batch: model.max_devices,
@@ -237,6 +241,12 @@ impl FileConfig {
         anyhow::ensure!(
             b.max_queued_bytes <= u32::MAX as usize,
             "`batching.max_queued_bytes` must be below 4 GiB"
+        );
+        let l = &self.limits;
+        anyhow::ensure!(
+            l.max_inflight_body_bytes >= l.max_body_bytes
+                && l.max_inflight_body_bytes <= u32::MAX as usize,
+            "`limits.max_inflight_body_bytes` must be at least `limits.max_body_bytes` and below 4 GiB"
         );
         let r = &self.rate_limit;
         anyhow::ensure!(

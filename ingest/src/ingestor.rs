@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use fleet_model::validate::{Rejection, ValidBatch, validate_parts};
-use fleet_model::{BatchId, DeviceId, proto};
+use fleet_model::{DeviceId, proto};
 use fleet_store::{BatchRow, DeviceRow, KnownDevice, Origin, RowSet, Store, datetime};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use moka::future::Cache;
@@ -21,6 +21,7 @@ use crate::auth::{Authenticator, Principal};
 use crate::commit::Committer;
 use crate::config::FileConfig;
 use crate::error::IngestError;
+use crate::ledger::{Accepted, BatchKey, LedgerLookup};
 use crate::metrics as m;
 
 /// Which front end a batch came through; recorded in `batches.transport`.
@@ -62,15 +63,6 @@ impl Submission {
     }
 }
 
-type BatchKey = (u64, u64, BatchId);
-
-/// The outcome of a batch once committed, remembered to answer resubmissions.
-#[derive(Debug, Clone, Copy)]
-struct Accepted {
-    devices: u32,
-    rows: u64,
-}
-
 #[derive(Debug, Clone, Copy)]
 struct Inventory {
     hash: u64,
@@ -83,6 +75,7 @@ pub struct Ingestor {
     store: Store,
     auth: Authenticator,
     committer: Committer,
+    ledger: LedgerLookup,
     limits: fleet_model::Limits,
     per_collector: DefaultKeyedRateLimiter<u64>,
     in_flight: Mutex<HashMap<BatchKey, watch::Receiver<Option<bool>>>>,
@@ -127,6 +120,7 @@ impl Ingestor {
         let burst = NonZeroU32::new(config.rate_limit.collector_burst).unwrap_or(NonZeroU32::MIN);
         Ingestor {
             auth: Authenticator::new(store.clone(), &config.auth, &config.rate_limit),
+            ledger: LedgerLookup::start(store.clone()),
             store,
             committer,
             limits: config.limits.validation(),
@@ -219,6 +213,11 @@ impl Ingestor {
             }
         };
 
+        // A request that committed this batch may have finished between our lookup and taking
+        // the slot; it records the batch as accepted before it releases the slot.
+        if let Some(previous) = self.accepted.get(&guard.key).await {
+            return Ok(duplicate_result(&batch, previous));
+        }
         self.store_batch(principal, transport, now, batch, guard)
             .await
     }
@@ -227,21 +226,11 @@ impl Ingestor {
         if let Some(accepted) = self.accepted.get(&key).await {
             return Ok(Some(accepted));
         }
-        let (tenant, collector, batch_id) = key;
-        let row = self
-            .store
-            .find_batch(tenant, collector, &batch_id.to_string())
-            .await
-            .map_err(store_unavailable)?;
-        Ok(row.map(|row| {
-            let accepted = Accepted {
-                devices: row.devices,
-                rows: row.rows,
-            };
-            let cache = self.accepted.clone();
-            tokio::spawn(async move { cache.insert(key, accepted).await });
-            accepted
-        }))
+        let found = self.ledger.find(key).await?;
+        if let Some(accepted) = found {
+            self.accepted.insert(key, accepted).await;
+        }
+        Ok(found)
     }
 
     async fn store_batch(

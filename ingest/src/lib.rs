@@ -13,6 +13,7 @@ pub mod error;
 pub mod grpc;
 pub mod http;
 pub mod ingestor;
+pub mod ledger;
 pub mod metrics;
 pub mod server;
 pub mod xmlrpc;

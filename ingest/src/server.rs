@@ -35,6 +35,8 @@ use crate::{metrics as m, xmlrpc};
 #[derive(Debug)]
 pub struct AppState {
     pub ingestor: Arc<Ingestor>,
+    /// The in-flight body budget (`limits.max_inflight_body_bytes`).
+    pub bodies: Arc<tokio::sync::Semaphore>,
     pub config: FileConfig,
     pub metrics: PrometheusHandle,
 }
@@ -79,8 +81,12 @@ impl Gateway {
             commit_shutdown.clone(),
         );
         let ingestor = Arc::new(Ingestor::new(store, committer, &config));
+        let bodies = Arc::new(tokio::sync::Semaphore::new(
+            config.limits.max_inflight_body_bytes,
+        ));
         let router = router(Arc::new(AppState {
             ingestor: Arc::clone(&ingestor),
+            bodies: Arc::clone(&bodies),
             config: config.clone(),
             metrics,
         }));
@@ -132,9 +138,12 @@ impl Gateway {
 fn router(state: Arc<AppState>) -> Router {
     let limit = state.config.limits.max_body_bytes;
     let grpc = tonic::service::Routes::new(
-        IngestServer::new(IngestService::new(Arc::clone(&state.ingestor)))
-            .max_decoding_message_size(limit)
-            .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+        IngestServer::new(IngestService::new(
+            Arc::clone(&state.ingestor),
+            Arc::clone(&state.bodies),
+        ))
+        .max_decoding_message_size(limit)
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
     )
     .into_axum_router();
     Router::new()

@@ -287,26 +287,24 @@ impl Store {
 
     // --- batches ledger
 
-    /// The ledger row of a batch id already accepted from this collector.
-    pub async fn find_batch(
+    /// The ledger rows of any of these batches, in one query. Batch ids must be UUIDs in their
+    /// canonical text form (they are formatted into the statement).
+    pub async fn find_batches(
         &self,
-        tenant_id: u64,
-        collector_id: u64,
-        batch_id: &str,
-    ) -> Result<Option<BatchRow>, StoreError> {
-        timed(
-            QUERY_TIMEOUT,
-            self.client
-                .query(
-                    "SELECT ?fields FROM batches \
-                     WHERE tenant_id = ? AND collector_id = ? AND batch_id = ? LIMIT 1",
-                )
-                .bind(tenant_id)
-                .bind(collector_id)
-                .bind(batch_id)
-                .fetch_optional(),
-        )
-        .await
+        keys: &[(u64, u64, uuid::Uuid)],
+    ) -> Result<Vec<BatchRow>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tuples: Vec<String> = keys
+            .iter()
+            .map(|(t, c, b)| format!("({t},{c},'{}')", b.hyphenated()))
+            .collect();
+        let sql = format!(
+            "SELECT ?fields FROM batches WHERE (tenant_id, collector_id, batch_id) IN ({})",
+            tuples.join(",")
+        );
+        timed(QUERY_TIMEOUT, self.client.query(&sql).fetch_all()).await
     }
 
     /// The highest sequence number accepted from a collector.

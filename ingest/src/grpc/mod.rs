@@ -54,11 +54,12 @@ pub fn status_of(error: &IngestError) -> Status {
 #[derive(Debug, Clone)]
 pub struct IngestService {
     ingestor: Arc<Ingestor>,
+    bodies: Arc<tokio::sync::Semaphore>,
 }
 
 impl IngestService {
-    pub fn new(ingestor: Arc<Ingestor>) -> Self {
-        Self { ingestor }
+    pub fn new(ingestor: Arc<Ingestor>, bodies: Arc<tokio::sync::Semaphore>) -> Self {
+        Self { ingestor, bodies }
     }
 }
 
@@ -83,6 +84,21 @@ fn record(outcome: &Result<(), IngestError>, started: std::time::Instant) {
         .record(started.elapsed().as_secs_f64());
 }
 
+/// Submits one decoded batch. tonic has decoded the message already; taking its size from the
+/// in-flight budget still caps how many decoded messages are held at once.
+async fn submit_one(
+    ingestor: &Ingestor,
+    bodies: &Arc<tokio::sync::Semaphore>,
+    token: Option<&str>,
+    peer: Option<std::net::IpAddr>,
+    batch: proto::Batch,
+) -> Result<proto::SubmitResult, IngestError> {
+    let _permit = crate::http::reserve(bodies, prost::Message::encoded_len(&batch))?;
+    ingestor
+        .submit(token, peer, Transport::Grpc, Submission::from_proto(batch))
+        .await
+}
+
 #[tonic::async_trait]
 impl Ingest for IngestService {
     async fn submit(
@@ -92,15 +108,7 @@ impl Ingest for IngestService {
         let started = std::time::Instant::now();
         let (token, peer) = caller(&request);
         let batch = request.into_inner();
-        let result = self
-            .ingestor
-            .submit(
-                token.as_deref(),
-                peer,
-                Transport::Grpc,
-                Submission::from_proto(batch),
-            )
-            .await;
+        let result = submit_one(&self.ingestor, &self.bodies, token.as_deref(), peer, batch).await;
         record(&result.as_ref().map(|_| ()).map_err(Clone::clone), started);
         result.map(Response::new).map_err(|e| status_of(&e))
     }
@@ -112,6 +120,7 @@ impl Ingest for IngestService {
         let started = std::time::Instant::now();
         let (token, peer) = caller(&request);
         let ingestor = Arc::clone(&self.ingestor);
+        let bodies = Arc::clone(&self.bodies);
         let stream = request.into_inner();
 
         // Batches of the stream are committed concurrently (they share group commits) and
@@ -122,20 +131,13 @@ impl Ingest for IngestService {
         > = Box::pin(
             stream
                 .map(move |message| {
-                    let ingestor = Arc::clone(&ingestor);
+                    let (ingestor, bodies) = (Arc::clone(&ingestor), Arc::clone(&bodies));
                     let token = token.clone();
                     async move {
                         let batch = message.map_err(|s| {
                             IngestError::Malformed(format!("stream failed: {}", s.message()))
                         })?;
-                        ingestor
-                            .submit(
-                                token.as_deref(),
-                                peer,
-                                Transport::Grpc,
-                                Submission::from_proto(batch),
-                            )
-                            .await
+                        submit_one(&ingestor, &bodies, token.as_deref(), peer, batch).await
                     }
                 })
                 .buffered(STREAM_CONCURRENCY),

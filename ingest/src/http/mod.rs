@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use fleet_model::proto;
 use http_body_util::{BodyExt, Limited};
 use prost::Message;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::auth::bearer;
 use crate::error::IngestError;
@@ -23,10 +24,26 @@ use crate::server::AppState;
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
 
+/// A share of the in-flight body budget, held while a body is read and decoded.
+pub type BodyPermit = OwnedSemaphorePermit;
+
+/// Takes `bytes` from the in-flight body budget, or answers "retry later".
+pub fn reserve(budget: &Arc<Semaphore>, bytes: usize) -> Result<BodyPermit, IngestError> {
+    Arc::clone(budget)
+        .try_acquire_many_owned(bytes.max(1) as u32)
+        .map_err(|_| IngestError::unavailable("too many requests in progress"))
+}
+
 /// Reads a request body of at most `limit` bytes. A declared `Content-Length` above the limit
 /// is refused before anything is read; a body that grows past it is refused as soon as it does.
-/// A gzip body (`Content-Encoding: gzip`) is decompressed, to at most `limit` bytes.
-pub async fn read_body(request: Request, limit: usize) -> Result<Bytes, IngestError> {
+/// A gzip body (`Content-Encoding: gzip`) is decompressed, to at most `limit` bytes. The
+/// declared length (or the limit, when none is declared) is taken from the in-flight budget
+/// first; the permit is returned with the body.
+pub async fn read_body(
+    request: Request,
+    limit: usize,
+    budget: &Arc<Semaphore>,
+) -> Result<(Bytes, BodyPermit), IngestError> {
     let headers = request.headers().clone();
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -35,6 +52,7 @@ pub async fn read_body(request: Request, limit: usize) -> Result<Bytes, IngestEr
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(IngestError::TooLarge { limit });
     }
+    let mut permit = reserve(budget, declared.map_or(limit, |n| n as usize))?;
 
     let body = Limited::new(request.into_body(), limit)
         .collect()
@@ -49,7 +67,12 @@ pub async fn read_body(request: Request, limit: usize) -> Result<Bytes, IngestEr
             }
         })?;
     let body = body.to_bytes();
-    decompress(&headers, body, limit)
+    let compressed = body.len();
+    let body = decompress(&headers, body, limit)?;
+    if body.len() > compressed {
+        permit.merge(reserve(budget, body.len() - compressed)?);
+    }
+    Ok((body, permit))
 }
 
 fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, IngestError> {
@@ -156,9 +179,11 @@ async fn submit(state: &AppState, request: Request) -> Result<proto::SubmitResul
     .map(str::to_owned);
     let peer = request.extensions().get::<PeerAddr>().map(|p| p.0.ip());
 
-    let body = read_body(request, state.config.limits.max_body_bytes).await?;
+    let (body, permit) =
+        read_body(request, state.config.limits.max_body_bytes, &state.bodies).await?;
     let batch = proto::Batch::decode(body)
         .map_err(|e| IngestError::Malformed(format!("invalid protobuf: {e}")))?;
+    drop(permit);
     state
         .ingestor
         .submit(

@@ -49,7 +49,9 @@ async fn serve(
     request: Request,
 ) -> Result<String, Fault> {
     let limit = state.config.limits.max_body_bytes;
-    let body = read_body(request, limit).await.map_err(Fault::from)?;
+    let (body, permit) = read_body(request, limit, &state.bodies)
+        .await
+        .map_err(Fault::from)?;
 
     let limits = state.config.limits.xml();
     let call = if body.len() <= INLINE_DECODE_BYTES {
@@ -60,6 +62,8 @@ async fn serve(
             .map_err(|e| Fault::from(IngestError::Malformed(format!("decoder failed: {e}"))))?
     }
     .map_err(|e| Fault::from(IngestError::Malformed(e.to_string())))?;
+    // The body is decoded: what remains is accounted by the commit queue.
+    drop(permit);
 
     let value = methods::call(&state.ingestor, peer, &call.method, call.params, false).await?;
     Ok(encode_response(&value))
