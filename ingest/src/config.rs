@@ -64,7 +64,7 @@ pub struct BatchingConfig {
     /// Flushes that may run at once. Default 2.
     pub max_concurrent_flushes: usize,
     /// Rows (by estimated size) waiting for a flush, across all requests; past it requests are
-    /// answered "retry later". Default 64 MiB.
+    /// answered "retry later". Default 32 MiB.
     pub max_queued_bytes: usize,
     /// Attempts per flush before its requests are answered "retry later". Default 3.
     pub flush_attempts: u32,
@@ -77,7 +77,7 @@ impl Default for BatchingConfig {
             max_batch_bytes: 16 << 20,
             flush_interval_ms: 200,
             max_concurrent_flushes: 2,
-            max_queued_bytes: 64 << 20,
+            max_queued_bytes: 32 << 20,
             flush_attempts: 3,
         }
     }

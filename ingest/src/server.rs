@@ -208,6 +208,9 @@ async fn serve(
     }
 }
 
+/// The most an HTTP/1.1 connection buffers while reading a request.
+const CONNECTION_BUFFER_BYTES: usize = 64 * 1024;
+
 async fn serve_connection<I>(
     io: I,
     peer: SocketAddr,
@@ -220,7 +223,10 @@ async fn serve_connection<I>(
         request.extensions_mut().insert(PeerAddr(peer));
         router.clone().oneshot(request)
     });
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper lets a connection's read buffer grow to 400 KiB; with hundreds of collectors
+    // uploading at once that alone would be most of the gateway's memory.
+    builder.http1().max_buf_size(CONNECTION_BUFFER_BYTES);
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     if let Err(e) = watcher.watch(connection.into_owned()).await {
         debug!(%peer, error = %e, "connection ended with an error");

@@ -164,30 +164,70 @@ impl RowSet {
         self.data_rows() + self.batches.len()
     }
 
-    /// A rough size in memory and on the wire, for queue accounting.
+    /// The memory the rows hold: the structs, their strings' heap buffers, and the allocator's
+    /// overhead of about 16 bytes per buffer. Used to bound the commit queue.
     pub fn estimated_bytes(&self) -> usize {
-        let strings = |v: &[String]| v.iter().map(|s| s.len() + 24).sum::<usize>();
-        self.devices
+        use std::mem::size_of;
+        const HEAP: usize = 16;
+        let text = |s: &String| if s.is_empty() { 0 } else { s.len() + HEAP };
+        let texts = |v: &[String]| {
+            v.iter()
+                .map(|s| size_of::<String>() + text(s))
+                .sum::<usize>()
+        };
+        let devices: usize = self
+            .devices
             .iter()
-            .map(|d| 300 + d.model.len() + d.location.len() + d.name.len())
-            .sum::<usize>()
-            + self.counters.len() * (56 + 16)
-            + self
-                .supplies
-                .iter()
-                .map(|s| 96 + s.description.len())
-                .sum::<usize>()
-            + self
-                .statuses
-                .iter()
-                .map(|s| 96 + strings(&s.errors) + strings(&s.display))
-                .sum::<usize>()
-            + self
-                .alerts
-                .iter()
-                .map(|a| 120 + a.description.len())
-                .sum::<usize>()
-            + self.batches.len() * 160
+            .map(|d| {
+                let strings = [
+                    &d.vendor,
+                    &d.model,
+                    &d.serial,
+                    &d.mac,
+                    &d.ip,
+                    &d.hostname,
+                    &d.firmware,
+                    &d.name,
+                    &d.location,
+                    &d.contact,
+                    &d.sys_object_id,
+                    &d.finisher,
+                ];
+                size_of::<DeviceRow>() + strings.into_iter().map(text).sum::<usize>()
+            })
+            .sum();
+        let counters: usize = self
+            .counters
+            .iter()
+            .map(|c| size_of::<CounterRow>() + text(&c.kind))
+            .sum();
+        let supplies: usize = self
+            .supplies
+            .iter()
+            .map(|s| {
+                let strings = [&s.kind, &s.color, &s.description, &s.part_number];
+                size_of::<SupplyRow>() + strings.into_iter().map(text).sum::<usize>()
+            })
+            .sum();
+        let statuses: usize = self
+            .statuses
+            .iter()
+            .map(|s| size_of::<StatusRow>() + 2 * HEAP + texts(&s.errors) + texts(&s.display))
+            .sum();
+        let alerts: usize = self
+            .alerts
+            .iter()
+            .map(|a| {
+                let strings = [&a.alert_group, &a.description, &a.training_level];
+                size_of::<AlertRow>() + strings.into_iter().map(text).sum::<usize>()
+            })
+            .sum();
+        let batches: usize = self
+            .batches
+            .iter()
+            .map(|b| size_of::<BatchRow>() + text(&b.batch_id) + text(&b.transport))
+            .sum();
+        devices + counters + supplies + statuses + alerts + batches
     }
 
     /// Moves every row of `other` into this set.
