@@ -12,39 +12,49 @@ use tokio::sync::watch;
 
 use crate::common::*;
 
+/// The queue bytes one `sample_batch` device takes, as the gateway accounts them.
+fn queued_bytes_per_device() -> usize {
+    use fleet_model::{CollectorId, DeviceId, TenantId};
+    let origin = fleet_store::Origin {
+        tenant: TenantId(1),
+        collector: CollectorId(1),
+        received_at: time::OffsetDateTime::now_utc(),
+    };
+    let batch = sample_batch(10, 0);
+    let now = time::OffsetDateTime::now_utc();
+    let valid = fleet_model::validate::validate_batch(batch, now, &Default::default()).unwrap();
+    let mut rows = fleet_store::RowSet::default();
+    for (i, report) in valid.devices.iter().enumerate() {
+        rows.push_report(origin, DeviceId(i as u64), report);
+        let device = fleet_store::DeviceRow::from_report(origin, DeviceId(i as u64), report, 0);
+        rows.devices.push(device);
+    }
+    rows.estimated_bytes() / 10
+}
+
 #[tokio::test]
 async fn a_full_queue_answers_retry_later() {
+    const QUEUE: usize = 512 * 1024;
     let gw = start_with("queue_full", |c| {
-        c.limits.max_body_bytes = 512 * 1024;
-        c.batching.max_queued_bytes = 512 * 1024;
+        c.limits.max_body_bytes = QUEUE;
+        c.batching.max_queued_bytes = QUEUE;
         c.batching.flush_interval_ms = 3_000;
     })
     .await;
 
-    // The first request fills most of the queue (about 450 KiB of rows) and waits for the
-    // slow flush; the others (70 KiB and more) do not fit beside it.
-    let first = {
-        let (http, url, token) = (gw.http.clone(), gw.url("/v1/batches"), gw.token.clone());
-        let body = sample_batch(380, 1).encode_to_vec();
-        tokio::spawn(async move {
-            http.post(url)
-                .header("content-type", "application/x-protobuf")
-                .bearer_auth(token)
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        })
-    };
+    // The first request fills 80 % of the queue and waits for the slow flush; the others
+    // need 30 % each and do not fit beside it.
+    let per_device = queued_bytes_per_device();
+    let (most, some) = (QUEUE * 8 / 10 / per_device, QUEUE * 3 / 10 / per_device + 1);
+    let first = gw.spawn_protobuf(&sample_batch(most, 1));
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let second = gw.submit_protobuf(&gw.token, &sample_batch(150, 2)).await;
+    let second = gw.submit_protobuf(&gw.token, &sample_batch(some, 2)).await;
     assert_eq!(second.status(), 503);
     assert!(second.headers().contains_key("retry-after"));
-    let xml = gw.submit_xmlrpc(&sample_batch(60, 3)).await;
+    let xml = gw.submit_xmlrpc(&sample_batch(some, 3)).await;
     assert_eq!(fault_code(&xml), 6);
-    let mut request = tonic::Request::new(sample_batch(150, 4));
+    let mut request = tonic::Request::new(sample_batch(some, 4));
     request.metadata_mut().insert(
         "authorization",
         format!("Bearer {}", gw.token).parse().unwrap(),
@@ -52,7 +62,7 @@ async fn a_full_queue_answers_retry_later() {
     let status = gw.grpc().await.submit(request).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unavailable);
 
-    assert_eq!(first.await.unwrap(), 200, "the queued request is committed");
+    assert_eq!(first.await.unwrap().devices as usize, most, "the queued request is committed");
     assert_eq!(gw.count(Table::Batches).await, 1);
     gw.finish().await;
 }
