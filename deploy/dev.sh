@@ -141,7 +141,8 @@ cmd_demo() {
     say "starting the gateway on http://$GATEWAY_LISTEN (log in .dev/log/gateway.log)"
     "$bin/fleet-ingest" serve --listen "$GATEWAY_LISTEN" >"$DEV/log/gateway.log" 2>&1 &
     echo $! >"$DEV/gateway.pid"
-    trap 'stop_pidfile "$DEV/gateway.pid"' EXIT INT TERM
+    trap 'stop_pidfile "$DEV/gateway.pid"' EXIT
+    trap 'exit 130' INT TERM HUP
     for _ in $(seq 1 100); do
         http_get "http://$GATEWAY_LISTEN/readyz" >/dev/null 2>&1 && break
         sleep 0.2
@@ -160,12 +161,24 @@ Fleetmeter demo is running.
 
 Feeding a synthetic fleet of 200 devices every 30 s; press Ctrl-C to stop.
 INFO
-    "$bin/fleet-bench" feed --url "http://$GATEWAY_LISTEN" --token "$token" --devices 200 --every-secs 30
+    # In the background and waited for, so that a signal to this script ends the feeder too.
+    "$bin/fleet-bench" feed --url "http://$GATEWAY_LISTEN" --token "$token" --devices 200 --every-secs 30 &
+    local feeder=$!
+    trap 'kill '"$feeder"' 2>/dev/null; stop_pidfile "$DEV/gateway.pid"' EXIT
+    wait "$feeder"
 }
 
 cmd_stop() {
     stop_pidfile "$DEV/gateway.pid"
+    pkill -f "fleet-bench feed --url http://$GATEWAY_LISTEN" 2>/dev/null || true
     stop_pidfile "$CH_DIR/server.pid"
+    # The server of this checkout, whatever its pid file says.
+    if pkill -f "clickhouse-server --config-file=$CH_DIR/config.xml" 2>/dev/null; then
+        for _ in $(seq 1 150); do
+            pgrep -f "clickhouse-server --config-file=$CH_DIR/config.xml" >/dev/null || break
+            sleep 0.2
+        done
+    fi
     say "stopped"
 }
 

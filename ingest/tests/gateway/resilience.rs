@@ -62,7 +62,11 @@ async fn a_full_queue_answers_retry_later() {
     let status = gw.grpc().await.submit(request).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unavailable);
 
-    assert_eq!(first.await.unwrap().devices as usize, most, "the queued request is committed");
+    assert_eq!(
+        first.await.unwrap().devices as usize,
+        most,
+        "the queued request is committed"
+    );
     assert_eq!(gw.count(Table::Batches).await, 1);
     gw.finish().await;
 }
