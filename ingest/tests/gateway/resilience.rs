@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use fleet_model::xmlrpc::{Response, Value};
 use fleet_store::Table;
-use prost::Message;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
