@@ -300,8 +300,20 @@ impl Store {
             .iter()
             .map(|(t, c, b)| format!("({t},{c},'{}')", b.hyphenated()))
             .collect();
+        let mut tenants: Vec<u64> = keys.iter().map(|k| k.0).collect();
+        let mut collectors: Vec<u64> = keys.iter().map(|k| k.1).collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        collectors.sort_unstable();
+        collectors.dedup();
+        let list = |ids: &[u64]| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        // The plain `IN` lists on the key's leading columns let every server version prune
+        // by the primary index; the tuple `IN` then picks the exact batches.
         let sql = format!(
-            "SELECT ?fields FROM batches WHERE (tenant_id, collector_id, batch_id) IN ({})",
+            "SELECT ?fields FROM batches WHERE tenant_id IN ({}) AND collector_id IN ({}) \
+             AND (tenant_id, collector_id, batch_id) IN ({})",
+            list(&tenants),
+            list(&collectors),
             tuples.join(",")
         );
         timed(QUERY_TIMEOUT, self.client.query(&sql).fetch_all()).await
