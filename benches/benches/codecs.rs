@@ -2,7 +2,7 @@
 //! decode, and validation plus row building (the gateway's work per batch before the INSERT).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use fleet_benches::synth::Fleet;
+use fleet_benches::synth::{Fleet, add_rows};
 use fleet_model::xmlrpc::{
     DecodeLimits, Value, batch_from_value, batch_to_value, decode_call, encode_call,
 };
@@ -75,20 +75,8 @@ fn row_encoding(c: &mut Criterion) {
         group.throughput(Throughput::Elements(rows_per_batch as u64));
         group.bench_with_input(BenchmarkId::from_parameter(devices), &batch, |b, batch| {
             b.iter(|| {
-                let valid =
-                    fleet_model::validate::validate_batch(batch.clone(), now, &Default::default())
-                        .unwrap();
                 let mut rows = RowSet::default();
-                for d in &valid.devices {
-                    let id = DeviceId::derive(
-                        origin.tenant,
-                        &d.identity.vendor,
-                        &d.identity.serial,
-                        &d.identity.mac,
-                    )
-                    .unwrap();
-                    rows.push_report(origin, id, d);
-                }
+                add_rows(&mut rows, batch.clone(), origin, false).unwrap();
                 rows
             })
         });

@@ -11,16 +11,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use fleet_benches::synth::Fleet;
+use fleet_benches::synth::{Fleet, add_rows};
 use fleet_ingest::auth::issue_token;
 use fleet_ingest::grpc::IngestClient;
 use fleet_model::xmlrpc::{
     DecodeLimits, Response, Value, batch_to_value, decode_response, encode_call,
 };
-use fleet_model::{CollectorId, DeviceId, TenantId, proto};
-use fleet_store::{
-    ClickHouseSettings, DeviceRow, Origin, PartialClickHouseSettings, RowSet, Store,
-};
+use fleet_model::{CollectorId, TenantId, proto};
+use fleet_store::{ClickHouseSettings, Origin, PartialClickHouseSettings, RowSet, Store};
 use prost::Message;
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
@@ -304,25 +302,7 @@ async fn direct_ceiling(store: &Store, args: &IngestArgs) -> anyhow::Result<Meas
             while Instant::now() < deadline {
                 let mut set = RowSet::default();
                 for fleet in &mut fleets {
-                    let batch = fleet.next_batch();
-                    let valid = fleet_model::validate::validate_batch(
-                        batch,
-                        OffsetDateTime::now_utc(),
-                        &Default::default(),
-                    )?;
-                    for d in &valid.devices {
-                        let id = DeviceId::derive(
-                            origin.tenant,
-                            &d.identity.vendor,
-                            &d.identity.serial,
-                            &d.identity.mac,
-                        )
-                        .expect("synthetic devices have serials");
-                        set.push_report(origin, id, d);
-                        if inserts == 0 {
-                            set.devices.push(DeviceRow::from_report(origin, id, d, 0));
-                        }
-                    }
+                    add_rows(&mut set, fleet.next_batch(), origin, inserts == 0)?;
                 }
                 rows += set.data_rows() as u64;
                 store.commit(&set).await?;

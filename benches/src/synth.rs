@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
+use fleet_model::DeviceId;
 use fleet_model::proto;
 use fleet_model::time_format::to_timestamp;
+use fleet_model::validate::{BatchError, validate_batch};
+use fleet_store::{DeviceRow, Origin, RowSet};
 use time::OffsetDateTime;
 
 const MODELS: &[(&str, &str, bool)] = &[
@@ -133,6 +136,28 @@ impl Fleet {
     }
 }
 
+/// The rows the gateway would build for a batch (validated, device ids derived), with an
+/// inventory row per device when `inventory` is set. Adds them to `rows`.
+pub fn add_rows(
+    rows: &mut RowSet,
+    batch: proto::Batch,
+    origin: Origin,
+    inventory: bool,
+) -> Result<(), BatchError> {
+    let valid = validate_batch(batch, OffsetDateTime::now_utc(), &Default::default())?;
+    for report in &valid.devices {
+        let id = &report.identity;
+        let device = DeviceId::derive(origin.tenant, &id.vendor, &id.serial, &id.mac)
+            .expect("validation requires a serial or a MAC");
+        rows.push_report(origin, device, report);
+        if inventory {
+            rows.devices
+                .push(DeviceRow::from_report(origin, device, report, 0));
+        }
+    }
+    Ok(())
+}
+
 fn supply(kind: &str, color: &str, level: i64) -> proto::Supply {
     proto::Supply {
         kind: kind.into(),
@@ -155,7 +180,7 @@ mod tests {
         let second = fleet.next_batch();
         let now = OffsetDateTime::now_utc();
         let limits = fleet_model::Limits::default();
-        let valid = fleet_model::validate::validate_batch(first.clone(), now, &limits).unwrap();
+        let valid = validate_batch(first.clone(), now, &limits).unwrap();
         assert_eq!(valid.devices.len(), 12);
         assert!(valid.rejected.is_empty(), "{:?}", valid.rejected);
         assert!(second.devices[0].counters["total"] > first.devices[0].counters["total"]);
