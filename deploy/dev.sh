@@ -77,7 +77,18 @@ python_env() {
     local venv="$DEV/venv"
     if [ ! -x "$venv/bin/python" ]; then
         say "creating the Python environment in $venv"
-        python3 -m venv "$venv" || die "python3 -m venv failed: install python3-venv"
+        if ! python3 -m venv "$venv" 2>/dev/null; then
+            # Debian's python3 keeps venv in a package of its own.
+            if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+                say "installing python3-venv from Debian's packages"
+                apt-get update -qq
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+                rm -rf "$venv"
+                python3 -m venv "$venv"
+            else
+                die "python3 -m venv failed: install python3-venv (Debian: apt-get install python3-venv)"
+            fi
+        fi
     fi
     if ! "$venv/bin/python" -c 'import chdb, pytest' 2>/dev/null; then
         say "installing chdb-core and pytest from PyPI"
