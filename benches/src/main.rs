@@ -344,20 +344,21 @@ async fn run_transport(
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()?;
-    let grpc = if transport == Transport::Grpc {
-        Some(
-            IngestClient::connect(format!("http://{gateway}"))
-                .await?
-                .max_decoding_message_size(64 << 20)
-                .max_encoding_message_size(64 << 20),
-        )
+    // One gRPC connection per client, as each collector has its own: a single shared HTTP/2
+    // connection would measure one connection's limits, not the gateway's.
+    let mut grpc = Vec::new();
+    if transport == Transport::Grpc {
+        for _ in 0..args.concurrency {
+            let client = IngestClient::connect(format!("http://{gateway}")).await?;
+            grpc.push(Some(client.max_encoding_message_size(64 << 20)));
+        }
     } else {
-        None
-    };
+        grpc.resize(args.concurrency, None);
+    }
 
     let mut tasks = Vec::new();
-    for (client, token) in tokens.iter().enumerate().take(args.concurrency) {
-        let (http, grpc, results) = (http.clone(), grpc.clone(), Arc::clone(&results));
+    for ((client, token), grpc) in tokens.iter().enumerate().zip(grpc) {
+        let (http, results) = (http.clone(), Arc::clone(&results));
         let (gateway, token) = (gateway.to_owned(), token.clone());
         let site = 10_000 * (1 + transport as u32) + client as u32;
         let devices = args.devices_per_batch;

@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub tls_key: Option<PathBuf>,
     /// How long shutdown waits for in-flight requests. Default 30 s.
     pub shutdown_timeout_ms: u64,
+    /// Open connections; further ones wait in the kernel's accept queue. Default 1,024.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +47,7 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             shutdown_timeout_ms: 30_000,
+            max_connections: 1024,
         }
     }
 }
@@ -241,6 +244,10 @@ impl FileConfig {
         anyhow::ensure!(
             b.max_queued_bytes <= u32::MAX as usize,
             "`batching.max_queued_bytes` must be below 4 GiB"
+        );
+        anyhow::ensure!(
+            self.server.max_connections > 0,
+            "`server.max_connections` must be above 0"
         );
         let l = &self.limits;
         anyhow::ensure!(

@@ -92,11 +92,20 @@ impl Gateway {
         }));
 
         let shutdown_timeout = Duration::from_millis(config.server.shutdown_timeout_ms);
+        let max_connections = config.server.max_connections;
         let pruner = tokio::spawn(prune_periodically(Arc::clone(&ingestor)));
         let task = tokio::spawn({
             let stop = stop_accepting.clone();
             async move {
-                serve(listener, tls, router, stop, shutdown_timeout).await;
+                serve(
+                    listener,
+                    tls,
+                    router,
+                    stop,
+                    shutdown_timeout,
+                    max_connections,
+                )
+                .await;
                 // Requests are answered; commit what is queued and stop the writer.
                 commit_shutdown.cancel();
                 if let Err(e) = writer.await {
@@ -163,9 +172,17 @@ async fn serve(
     router: Router,
     stop: CancellationToken,
     timeout: Duration,
+    max_connections: usize,
 ) {
     let graceful = GracefulShutdown::new();
+    let connections = Arc::new(tokio::sync::Semaphore::new(max_connections));
     loop {
+        // At the connection limit, new connections wait in the kernel's accept queue: each
+        // open connection holds buffers, so their number bounds memory too.
+        let slot = tokio::select! {
+            slot = Arc::clone(&connections).acquire_owned() => slot.expect("never closed"),
+            () = stop.cancelled() => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -183,6 +200,7 @@ async fn serve(
         let watcher = graceful.watcher();
         let tls = tls.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             match tls {
                 None => serve_connection(stream, peer, router, watcher).await,
                 Some(acceptor) => {

@@ -197,3 +197,38 @@ async fn graceful_shutdown_commits_what_was_queued() {
     );
     gw.finish().await;
 }
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_until_one_closes() {
+    let gw = start_with("max_connections", |c| c.server.max_connections = 1).await;
+    let held = TcpStream::connect(gw.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let fresh = || {
+        reqwest::Client::builder()
+            .timeout(Duration::from_millis(500))
+            .build()
+            .unwrap()
+    };
+    let waiting = fresh().get(gw.url("/healthz")).send().await;
+    assert!(
+        waiting.is_err(),
+        "the second connection is not served while the first is open"
+    );
+
+    drop(held);
+    let mut served = false;
+    for _ in 0..20 {
+        if fresh()
+            .get(gw.url("/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            served = true;
+            break;
+        }
+    }
+    assert!(served, "served once the first connection closed");
+    gw.finish().await;
+}
