@@ -20,6 +20,8 @@ use crate::{
 
 /// How long a query may take before it counts as failed.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a schema statement may take (a `DROP` waits for running merges).
+const DDL_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long one INSERT may take.
 const INSERT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -169,7 +171,7 @@ impl Store {
     /// it against a newer schema than this binary knows is refused.
     pub async fn migrate(&self) -> Result<MigrationOutcome, StoreError> {
         let create_db = format!("CREATE DATABASE IF NOT EXISTS `{}`", self.database);
-        timed(QUERY_TIMEOUT, self.server.query(&create_db).execute()).await?;
+        timed(DDL_TIMEOUT, self.server.query(&create_db).execute()).await?;
 
         let from = self.schema_version().await?;
         let latest = latest_version();
@@ -186,7 +188,7 @@ impl Store {
 
         for migration in MIGRATIONS.iter().filter(|m| m.version > from) {
             for statement in (migration.statements)(&self.database, &self.features) {
-                timed(QUERY_TIMEOUT, self.client.query(&statement).execute()).await?;
+                timed(DDL_TIMEOUT, self.client.query(&statement).execute()).await?;
             }
             let row = MigrationRow {
                 version: migration.version,
@@ -555,7 +557,7 @@ impl Store {
     /// Drops the database; for tests that create their own.
     pub async fn drop_database(&self) -> Result<(), StoreError> {
         let sql = format!("DROP DATABASE IF EXISTS `{}`", self.database);
-        timed(QUERY_TIMEOUT, self.server.query(&sql).execute()).await
+        timed(DDL_TIMEOUT, self.server.query(&sql).execute()).await
     }
 }
 
