@@ -78,7 +78,12 @@ struct IngestArgs {
     #[arg(long, default_value = "127.0.0.1:8090")]
     gateway: String,
     /// Transports to measure
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Transport::Xmlrpc, Transport::Protobuf, Transport::Grpc])]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_values_t = [Transport::Xmlrpc, Transport::Protobuf, Transport::Grpc]
+    )]
     transports: Vec<Transport>,
     /// Concurrent clients
     #[arg(long, default_value_t = 32)]
@@ -198,7 +203,8 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     };
 
     println!(
-        "fleet-bench ingest: {} clients, {} s per transport, {} devices per batch, gateway {gateway}",
+        "fleet-bench ingest: {} clients, {} s per transport, {} devices per batch, \
+         gateway {gateway}",
         args.concurrency, args.seconds, args.devices_per_batch
     );
     let ceiling = direct_ceiling(&store, &args).await?;
@@ -214,7 +220,8 @@ async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         let mut m = run_transport(*transport, &gateway, &tokens, &args).await?;
         let (p50, p99) = (m.percentile(0.5), m.percentile(0.99));
         println!(
-            "{:<10} {:>12.0} rows/s  {:>5.2} of ceiling  p50 {:>6.1} ms  p99 {:>6.1} ms  {} requests, {} errors",
+            "{:<10} {:>12.0} rows/s  {:>5.2} of ceiling  p50 {:>6.1} ms  p99 {:>6.1} ms  \
+             {} requests, {} errors",
             name(*transport),
             m.rate(),
             m.rate() / ceiling.rate(),

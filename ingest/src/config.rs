@@ -253,7 +253,8 @@ impl FileConfig {
         anyhow::ensure!(
             l.max_inflight_body_bytes >= l.max_body_bytes
                 && l.max_inflight_body_bytes <= u32::MAX as usize,
-            "`limits.max_inflight_body_bytes` must be at least `limits.max_body_bytes` and below 4 GiB"
+            "`limits.max_inflight_body_bytes` must be at least `limits.max_body_bytes` \
+             and below 4 GiB"
         );
         let r = &self.rate_limit;
         anyhow::ensure!(

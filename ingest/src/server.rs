@@ -221,7 +221,8 @@ async fn serve(
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(timeout) => {
-            warn!(timeout_ms = timeout.as_millis() as u64, "requests still open at shutdown timeout");
+            let timeout_ms = timeout.as_millis() as u64;
+            warn!(timeout_ms, "requests still open at shutdown timeout");
         }
     }
 }

@@ -370,14 +370,23 @@ pub(crate) fn create_table(database: &str, table: Table, features: &Features) ->
 
 /// The materialized view that keeps `counters_daily` up to date.
 pub(crate) fn create_counters_daily_view(database: &str) -> String {
+    let select = [
+        "    tenant_id,",
+        "    device_id,",
+        "    kind,",
+        "    toDate(observed_at) AS day,",
+        "    argMinState(value, observed_at) AS first_value,",
+        "    minState(observed_at) AS first_at,",
+        "    argMaxState(value, observed_at) AS last_value,",
+        "    maxState(observed_at) AS last_at,",
+        "    minState(value) AS min_value,",
+        "    maxState(value) AS max_value",
+    ];
     format!(
         "CREATE MATERIALIZED VIEW IF NOT EXISTS `{database}`.`counters_daily_mv`\n\
-         TO `{database}`.`counters_daily`\nAS SELECT\n    tenant_id,\n    device_id,\n    kind,\n    \
-         toDate(observed_at) AS day,\n    argMinState(value, observed_at) AS first_value,\n    \
-         minState(observed_at) AS first_at,\n    argMaxState(value, observed_at) AS last_value,\n    \
-         maxState(observed_at) AS last_at,\n    minState(value) AS min_value,\n    \
-         maxState(value) AS max_value\nFROM `{database}`.`counters`\n\
-         GROUP BY tenant_id, device_id, kind, day"
+         TO `{database}`.`counters_daily`\nAS SELECT\n{}\nFROM `{database}`.`counters`\n\
+         GROUP BY tenant_id, device_id, kind, day",
+        select.join("\n")
     )
 }
 

@@ -148,7 +148,10 @@ impl Store {
         let exists: u8 = timed(
             QUERY_TIMEOUT,
             self.server
-                .query("SELECT toUInt8(count() > 0) FROM system.tables WHERE database = ? AND name = ?")
+                .query(
+                    "SELECT toUInt8(count() > 0) FROM system.tables \
+                     WHERE database = ? AND name = ?",
+                )
                 .bind(&self.database)
                 .bind(Table::SchemaMigrations.name())
                 .fetch_one(),
@@ -230,7 +233,10 @@ impl Store {
         let rows: Vec<ColumnRow> = timed(
             QUERY_TIMEOUT,
             self.server
-                .query("SELECT table, name, type FROM system.columns WHERE database = ? ORDER BY table")
+                .query(
+                    "SELECT table, name, type FROM system.columns \
+                     WHERE database = ? ORDER BY table",
+                )
                 .bind(&self.database)
                 .fetch_all(),
         )
@@ -496,7 +502,10 @@ impl Store {
         let matching: Vec<TokenRecord> = timed(
             QUERY_TIMEOUT,
             self.client
-                .query("SELECT ?fields FROM tokens FINAL WHERE (token_prefix = ? OR token_hash = ?) AND revoked = 0")
+                .query(
+                    "SELECT ?fields FROM tokens FINAL \
+                     WHERE (token_prefix = ? OR token_hash = ?) AND revoked = 0",
+                )
                 .bind(key)
                 .bind(key)
                 .fetch_all(),

@@ -38,7 +38,8 @@ pub async fn fresh_store(label: &str) -> Store {
     let settings = fresh_settings(label);
     let store = Store::connect(&settings).await.unwrap_or_else(|e| {
         panic!(
-            "cannot reach the test ClickHouse at {} ({e}); start it with `deploy/dev.sh clickhouse`",
+            "cannot reach the test ClickHouse at {} ({e}); \
+             start it with `deploy/dev.sh clickhouse`",
             settings.url
         )
     });

@@ -29,7 +29,10 @@ async fn migrate_creates_the_schema_and_a_second_run_is_a_no_op() {
 async fn a_newer_schema_than_the_binary_knows_is_refused() {
     let store = fresh_store("too_new").await;
     store
-        .raw_execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', now())")
+        .raw_execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) \
+             VALUES (99, 'future', now())",
+        )
         .await
         .unwrap();
     let err = store.migrate().await.unwrap_err();

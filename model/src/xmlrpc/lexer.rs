@@ -244,7 +244,8 @@ mod tests {
     #[test]
     fn tags_text_comments_and_declarations() {
         let got = tokens(
-            "\u{feff}<?xml version=\"1.0\" encoding='UTF-8'?><!-- c --><a x=\"1>2\"><b/>t<![CDATA[<c>]]></a >",
+            "\u{feff}<?xml version=\"1.0\" encoding='UTF-8'?><!-- c -->\
+             <a x=\"1>2\"><b/>t<![CDATA[<c>]]></a >",
         )
         .unwrap();
         assert_eq!(

@@ -154,7 +154,8 @@ fn bad_scalars_are_refused() {
         "<value>text<int>1</int></value>",
     ] {
         let body = format!(
-            "<methodCall><methodName>m</methodName><params><param>{xml}</param></params></methodCall>"
+            "<methodCall><methodName>m</methodName><params><param>{xml}</param></params>\
+             </methodCall>"
         );
         assert!(call(&body).is_err(), "{xml}");
     }
@@ -236,7 +237,8 @@ fn malformed_documents_are_refused() {
         "<methodCall>",
         "<methodCall><methodName>m</methodName></methodCall><extra/>",
         "<methodCall><methodName>m</methodName><params><value/></params></methodCall>",
-        "<methodCall><methodName>m</methodName><params><param><value></param></params></methodCall>",
+        "<methodCall><methodName>m</methodName><params><param><value></param></params>\
+         </methodCall>",
         "<notACall/>",
     ] {
         assert!(call(body).is_err(), "{body}");
