@@ -351,6 +351,8 @@ impl DeviceRow {
         report: &DeviceReport,
         first_seen: u32,
     ) -> DeviceRow {
+        // Destructured field by field on purpose: a field added to `Identity` fails to compile
+        // here until the inventory row stores it.
         let Identity {
             vendor,
             model,
