@@ -47,6 +47,9 @@ pub struct Supply {
     /// Fullness of a waste container in percent, where level and capacity allow it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percent_full: Option<u8>,
+    /// Where the supply was read: the table row index (`1.3`) or `record:6f`. Not sent.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 impl Supply {

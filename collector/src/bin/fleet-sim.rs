@@ -136,7 +136,7 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,async_snmp=error".into()),
+                .unwrap_or_else(|_| "info,async_snmp=off".into()),
         )
         .with_writer(std::io::stderr)
         .init();

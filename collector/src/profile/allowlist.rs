@@ -73,6 +73,7 @@ pub const ALLOWED: &[(&str, &str)] = &[
     ("1.3.6.1.4.1.236.11.5.11.53", "Samsung counters"),
     ("1.3.6.1.4.1.1248.1.2.2.1.1.1", "Epson model and serial"),
     ("1.3.6.1.4.1.1248.1.2.2.27.1.1", "Epson counters"),
+    ("1.3.6.1.4.1.1248.1.1.3.1.1.1", "Epson scanner serial"),
     (
         "1.3.6.1.4.1.2001.1.1.1.1.11.1.10",
         "OKI identification and counters",

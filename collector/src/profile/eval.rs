@@ -320,6 +320,7 @@ fn overlay(report: &mut Report, p: &Profile, snap: &Snapshot, charset: Charset, 
                 Some(existing) => {
                     existing.level = s.level;
                     existing.max = s.max;
+                    existing.source = s.source;
                 }
                 None => report.supplies.push(s),
             }
@@ -662,6 +663,7 @@ fn records(report: &mut Report, r: &RecordSource, snap: &Snapshot, supplies: &mu
                 max,
                 percent: None,
                 percent_full: None,
+                source: format!("record:{code}"),
             });
         }
     }
@@ -832,6 +834,11 @@ fn supplies(t: &SuppliesTable, snap: &Snapshot, charset: Charset) -> Vec<Supply>
             max,
             percent: None,
             percent_full: None,
+            source: index
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join("."),
         });
     }
     out

@@ -207,11 +207,27 @@ pub fn brother_records(b: &[u8]) -> Vec<BrotherRecord> {
 
 /// Character sets of `prtLocalizationCharacterSet` (IANA MIBenum) and by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Charset(Option<&'static encoding_rs::Encoding>);
+pub enum Charset {
+    /// UTF-8 where the octets are valid UTF-8, else windows-1252.
+    #[default]
+    Default,
+    Encoding(&'static encoding_rs::Encoding),
+    /// HP Roman-8 (MIBenum 2004), used by HP and Brother firmware.
+    Roman8,
+}
+
+/// HP Roman-8, octets 0xA0 to 0xFF (0xA0 and 0xFF are unassigned: shown as U+FFFD).
+const ROMAN8_HIGH: [char; 96] = [
+    '\u{fffd}', 'À', 'Â', 'È', 'Ê', 'Ë', 'Î', 'Ï', '´', 'ˋ', 'ˆ', '¨', '˜', 'Ù', 'Û', '₤', '¯',
+    'Ý', 'ý', '°', 'Ç', 'ç', 'Ñ', 'ñ', '¡', '¿', '¤', '£', '¥', '§', 'ƒ', '¢', 'â', 'ê', 'ô', 'û',
+    'á', 'é', 'ó', 'ú', 'à', 'è', 'ò', 'ù', 'ä', 'ë', 'ö', 'ü', 'Å', 'î', 'Ø', 'Æ', 'å', 'í', 'ø',
+    'æ', 'Ä', 'ì', 'Ö', 'Ü', 'É', 'ï', 'ß', 'Ô', 'Á', 'Ã', 'ã', 'Ð', 'ð', 'Í', 'Ì', 'Ó', 'Ò', 'Õ',
+    'õ', 'Š', 'š', 'Ú', 'Ÿ', 'ÿ', 'Þ', 'þ', '·', 'µ', '¶', '¾', '—', '¼', '½', 'ª', 'º', '«', '■',
+    '»', '±', '\u{fffd}',
+];
 
 impl Charset {
-    /// UTF-8 where the octets are valid UTF-8, else ISO-8859-1 (windows-1252).
-    pub const DEFAULT: Charset = Charset(None);
+    pub const DEFAULT: Charset = Charset::Default;
 
     /// From an IANA MIBenum as `prtLocalizationCharacterSet` reports it.
     pub fn from_mib_enum(n: i64) -> Charset {
@@ -228,28 +244,46 @@ impl Charset {
             38 => encoding_rs::EUC_KR,
             106 => encoding_rs::UTF_8,
             113 => encoding_rs::GBK,
-            114 => encoding_rs::GB18030,
-            2025 => encoding_rs::GB18030,
+            114 | 2025 => encoding_rs::GB18030,
             2026 => encoding_rs::BIG5,
             2250 => encoding_rs::WINDOWS_1250,
             2251 => encoding_rs::WINDOWS_1251,
             2252 => encoding_rs::WINDOWS_1252,
-            _ => return Charset::DEFAULT,
+            2004 => return Charset::Roman8,
+            _ => return Charset::Default,
         };
-        Charset(Some(e))
+        Charset::Encoding(e)
     }
 
-    /// From a WHATWG label such as `windows-1250` or `iso-8859-2`.
+    /// From a WHATWG label such as `windows-1250` or `iso-8859-2`, or `hp-roman8`.
     pub fn from_label(label: &str) -> Option<Charset> {
-        encoding_rs::Encoding::for_label(label.as_bytes()).map(|e| Charset(Some(e)))
+        if label.eq_ignore_ascii_case("hp-roman8") || label.eq_ignore_ascii_case("roman8") {
+            return Some(Charset::Roman8);
+        }
+        encoding_rs::Encoding::for_label(label.as_bytes()).map(Charset::Encoding)
     }
 
     pub fn decode(self, b: &[u8]) -> String {
         if let Ok(s) = std::str::from_utf8(b) {
             return s.to_owned();
         }
-        let enc = self.0.unwrap_or(encoding_rs::WINDOWS_1252);
-        enc.decode_without_bom_handling(b).0.into_owned()
+        match self {
+            Charset::Roman8 => b
+                .iter()
+                .map(|&c| {
+                    if c < 0xa0 {
+                        char::from(c)
+                    } else {
+                        ROMAN8_HIGH[usize::from(c - 0xa0)]
+                    }
+                })
+                .collect(),
+            Charset::Encoding(e) => e.decode_without_bom_handling(b).0.into_owned(),
+            Charset::Default => encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(b)
+                .0
+                .into_owned(),
+        }
     }
 }
 
@@ -358,5 +392,9 @@ mod tests {
             "Bereit"
         );
         assert_eq!(Charset::from_mib_enum(2250).decode(b"Got\xf3w"), "Gotów");
+        assert_eq!(
+            Charset::from_mib_enum(2004).decode(b"Kopie\xcdn"),
+            "Kopieën"
+        );
     }
 }

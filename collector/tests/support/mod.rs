@@ -1,0 +1,189 @@
+//! Shared helpers for the collector's integration tests: real processes (snmpsim, snmpd,
+//! fleet-sim, fleet-ingest) started on loopback and stopped when dropped.
+
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The checkout's root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("collector/ has a parent")
+        .to_owned()
+}
+
+/// `../shared/testdata/printers` from the checkout root, or `None` (the caller skips).
+pub fn printers() -> Option<PathBuf> {
+    let dir = root().join("../shared/testdata/printers");
+    dir.join("snmprec").is_dir().then_some(dir)
+}
+
+/// snmpsim's responder: `FLEET_SNMPSIM`, or the one in `.dev/venv`.
+pub fn snmpsim() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("FLEET_SNMPSIM") {
+        return Some(PathBuf::from(p));
+    }
+    let p = root().join(".dev/venv/bin/snmpsim-command-responder");
+    p.is_file().then_some(p)
+}
+
+/// A binary of this workspace, built by cargo for the tests.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    dir.join(name)
+}
+
+/// A UDP port nothing listens on now.
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed (and reaped) on drop.
+#[derive(Debug)]
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    pub fn spawn(cmd: &mut Command) -> Proc {
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        Proc(child)
+    }
+
+    /// Sends SIGKILL (the `kill -9` of the tests).
+    pub fn kill9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until an SNMP GET of sysDescr with `community` answers at `addr`.
+pub fn wait_for_snmp(addr: SocketAddr, community: &str, within: Duration) {
+    let started = Instant::now();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let packet = get_sys_descr_v2c(community);
+    while started.elapsed() < within {
+        let _ = socket.send_to(&packet, addr);
+        let mut buf = [0u8; 2048];
+        if socket.recv_from(&mut buf).is_ok() {
+            return;
+        }
+    }
+    panic!("no SNMP agent answered at {addr} within {within:?}");
+}
+
+/// A hand-built SNMPv2c GetRequest for sysDescr.0, so waiting does not depend on the code
+/// under test.
+fn get_sys_descr_v2c(community: &str) -> Vec<u8> {
+    let oid = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00];
+    let varbind = tlv(0x30, &[&oid[..], &[0x05, 0x00]].concat());
+    let varbinds = tlv(0x30, &varbind);
+    let pdu = tlv(
+        0xa0,
+        &[
+            &[0x02, 0x01, 0x01, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00][..],
+            &varbinds,
+        ]
+        .concat(),
+    );
+    let message = [
+        &[0x02, 0x01, 0x01][..],
+        &tlv(0x04, community.as_bytes()),
+        &pdu,
+    ]
+    .concat();
+    tlv(0x30, &message)
+}
+
+fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    if body.len() < 128 {
+        out.push(body.len() as u8);
+    } else {
+        out.push(0x82);
+        out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// Starts snmpsim serving a flat copy of the printer recordings (and the Brother fixtures)
+/// with an SNMPv3 user `simulator` (SHA/AES, keys `auctoritas`/`privatus`).
+pub fn start_snmpsim(printers: &Path, snmpsim: &Path) -> (Proc, SocketAddr, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    for sub in ["snmprec", "brother"] {
+        for entry in std::fs::read_dir(printers.join(sub)).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_some_and(|x| x == "snmprec") {
+                std::fs::copy(&p, data.path().join(p.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    let port = free_udp_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut cmd = Command::new(snmpsim);
+    cmd.arg(format!("--data-dir={}", data.path().display()))
+        .arg(format!("--agent-udpv4-endpoint={addr}"))
+        .args([
+            "--v3-user=simulator",
+            "--v3-auth-key=auctoritas",
+            "--v3-auth-proto=SHA",
+            "--v3-priv-key=privatus",
+            "--v3-priv-proto=AES",
+            "--log-level=error",
+        ])
+        .arg(format!(
+            "--cache-dir={}",
+            data.path().join(".cache").display()
+        ));
+    #[cfg(unix)]
+    {
+        // As root snmpsim drops to `nobody` unless told otherwise, and then fails.
+        if std::env::var("USER").as_deref() == Ok("root") || is_root() {
+            cmd.args(["--process-user=root", "--process-group=root"]);
+        }
+    }
+    let proc = Proc::spawn(&mut cmd);
+    wait_for_snmp(addr, "jetdirect_m130nw", Duration::from_secs(60));
+    (proc, addr, data)
+}
+
+#[cfg(unix)]
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
