@@ -204,9 +204,7 @@ fn check_supplies(
         let agree = match (ours.percent, ours.percent_full) {
             (Some(p), _) => i64::from(p) == theirs || rounded == Some(theirs),
             (_, Some(full)) => 100 - i64::from(full) == theirs,
-            (None, None) => {
-                ours.level == theirs || (ours.max <= 0 && ours.level >= 0 && ours.level == theirs)
-            }
+            (None, None) => ours.level == theirs,
         };
         if !agree {
             problems.push(format!(
