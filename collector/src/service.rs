@@ -77,7 +77,13 @@ pub struct Collector {
     pub discover_now: Notify,
     pub stop: CancellationToken,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// When a lost device last triggered a sweep.
+    last_loss_sweep: Mutex<Option<Instant>>,
 }
+
+/// A device that stops answering triggers a sweep (it may have a new address), at most this
+/// often.
+const LOSS_SWEEP_GAP: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for Collector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -132,6 +138,7 @@ impl Collector {
             discover_now: Notify::new(),
             stop: CancellationToken::new(),
             metrics: m::install(),
+            last_loss_sweep: Mutex::new(None),
         });
         Ok(collector)
     }
@@ -466,6 +473,13 @@ impl Collector {
             Err(e) => {
                 metrics::counter!(m::POLL_FAILURES).increment(1);
                 let unreachable_after = config.snmp.unreachable_after.max(1);
+                if !config.discovery.ranges.is_empty() {
+                    let mut last = self.last_loss_sweep.lock().expect("not poisoned");
+                    if last.is_none_or(|t| t.elapsed() >= LOSS_SWEEP_GAP) {
+                        *last = Some(Instant::now());
+                        self.discover_now.notify_one();
+                    }
+                }
                 if let Some(d) = devices.get_mut(&address) {
                     d.failures += 1;
                     d.last_error = Some(e.to_string());

@@ -135,8 +135,12 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,async_snmp=off".into()),
+            // The SNMP engine logs every timeout as an error; polling reports them itself.
+            tracing_subscriber::EnvFilter::new(match std::env::var("RUST_LOG") {
+                Ok(f) if f.contains("async_snmp") => f,
+                Ok(f) => format!("{f},async_snmp=off"),
+                Err(_) => "info,async_snmp=off".into(),
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
