@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fleetmeter's local development set-up.
 #
-#   deploy/dev.sh demo        build, start ClickHouse and the gateway, feed a demo fleet
+#   deploy/dev.sh demo        build, start ClickHouse, the gateway, a simulated printer fleet
+#                             with a collector reading it, and a synthetic feed
 #   deploy/dev.sh test        build and run every test against a private ClickHouse
 #   deploy/dev.sh clickhouse  start (or reuse) the private ClickHouse server only
 #   deploy/dev.sh stop        stop what demo and clickhouse started
@@ -72,6 +73,21 @@ start_clickhouse() {
     die "ClickHouse did not answer on $CH_URL within 60 s (logs in $CH_DIR/log)"
 }
 
+# net-snmp's agent and tools (snmpd, snmpwalk, snmpbulkwalk) from Debian's packages.
+install_snmp_tools() {
+    command -v snmpd >/dev/null 2>&1 && command -v snmpbulkwalk >/dev/null 2>&1 && return 0
+    [ -x /usr/sbin/snmpd ] && command -v snmpbulkwalk >/dev/null 2>&1 && return 0
+    if [ -r /etc/debian_version ] && command -v apt-get >/dev/null 2>&1; then
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo"
+        say "installing snmp and snmpd from Debian's packages"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq snmp snmpd >/dev/null
+    else
+        say "snmpd/snmpwalk not found: the net-snmp interoperability tests will be skipped"
+    fi
+}
+
 # A Python virtual environment under .dev with the test tools from PyPI.
 python_env() {
     local venv="$DEV/venv"
@@ -90,11 +106,12 @@ python_env() {
             fi
         fi
     fi
-    if ! "$venv/bin/python" -c 'import chdb, pytest' 2>/dev/null; then
-        say "installing chdb-core and pytest from PyPI"
+    if ! "$venv/bin/python" -c 'import chdb, pytest, snmpsim, pysmi, cryptography' 2>/dev/null; then
+        say "installing chdb-core, pytest and snmpsim from PyPI"
         "$venv/bin/pip" install -q --disable-pip-version-check -r "$ROOT/tests/requirements.txt"
     fi
     export FLEET_PYTHON="$venv/bin/python"
+    export FLEET_SNMPSIM="$venv/bin/snmpsim-command-responder"
 }
 
 stop_pidfile() {
@@ -110,6 +127,7 @@ stop_pidfile() {
 
 cmd_test() {
     start_clickhouse
+    install_snmp_tools
     python_env
     export FLEET_TEST_CLICKHOUSE_URL="$CH_URL"
     cd "$ROOT"
@@ -137,7 +155,7 @@ cmd_demo() {
     start_clickhouse
     cd "$ROOT"
     say "building the release binaries"
-    cargo build --release --locked -p fleet-ingest -p fleet-benches
+    cargo build --release --locked -p fleet-ingest -p fleet-benches -p fleet-collector
     local bin="$CARGO_TARGET_DIR/release"
     export FLEET_CLICKHOUSE_URL="$CH_URL" FLEET_DATABASE="${FLEET_DATABASE:-fleet_demo}"
 
@@ -160,9 +178,48 @@ cmd_demo() {
     done
     http_get "http://$GATEWAY_LISTEN/readyz" >/dev/null || die "the gateway did not become ready (see .dev/log/gateway.log)"
 
+    # A simulated fleet of 40 printers on loopback (127.20.0.1-40), living a day every 24
+    # minutes, with occasional faults and sleep; a collector reads it and sends to the gateway.
+    stop_pidfile "$DEV/sim.pid"
+    stop_pidfile "$DEV/collector.pid"
+    say "starting fleet-sim (control API on http://127.0.0.1:18180, log in .dev/log/sim.log)"
+    "$bin/fleet-sim" --devices 40 --base 127.20.0.1 --port 16100 --control 127.0.0.1:18180 \
+        --speed 60 --fault-rate 3 --sleep-after 900 >"$DEV/log/sim.log" 2>&1 &
+    echo $! >"$DEV/sim.pid"
+    mkdir -p "$DEV/collector"
+    cat >"$DEV/collector/collector.toml" <<TOML
+data_dir = "data"
+
+[server]
+url = "http://$GATEWAY_LISTEN"
+token = "$token"
+transport = "grpc"
+
+[discovery]
+ranges = ["127.20.0.1-127.20.0.64"]
+port = 16100
+
+[schedule]
+full_interval_hours = 1
+status_interval_seconds = 30
+time_zone = "Europe/Berlin"
+
+[status_page]
+listen = "127.0.0.1:52005"
+TOML
+    echo "demo-password" | "$bin/fleet-collector" set-password --config "$DEV/collector/collector.toml" 2>/dev/null
+    say "starting the collector (status page http://127.0.0.1:52005/, log in .dev/log/collector.log)"
+    "$bin/fleet-collector" run --config "$DEV/collector/collector.toml" >"$DEV/log/collector.log" 2>&1 &
+    echo $! >"$DEV/collector.pid"
+    trap 'stop_pidfile "$DEV/collector.pid"; stop_pidfile "$DEV/sim.pid"; stop_pidfile "$DEV/gateway.pid"' EXIT
+
     cat <<INFO
 
 Fleetmeter demo is running.
+  printers      40 simulated devices at 127.20.0.1-40, UDP port 16100
+                try: snmpwalk -v2c -c public 127.20.0.1:16100 1.3.6.1.2.1.43.11
+                inject a fault: curl -X POST http://127.0.0.1:18180/devices/3/faults/jam
+  collector     status page http://127.0.0.1:52005/  (password: demo-password)
   gateway       http://$GATEWAY_LISTEN  (XML-RPC at /RPC2, protobuf at /v1/batches, gRPC)
   metrics       http://$GATEWAY_LISTEN/metrics
   ClickHouse    $CH_URL  database $FLEET_DATABASE
@@ -175,11 +232,13 @@ INFO
     # In the background and waited for, so that a signal to this script ends the feeder too.
     "$bin/fleet-bench" feed --url "http://$GATEWAY_LISTEN" --token "$token" --devices 200 --every-secs 30 &
     local feeder=$!
-    trap 'kill '"$feeder"' 2>/dev/null; stop_pidfile "$DEV/gateway.pid"' EXIT
+    trap 'kill '"$feeder"' 2>/dev/null; stop_pidfile "$DEV/collector.pid"; stop_pidfile "$DEV/sim.pid"; stop_pidfile "$DEV/gateway.pid"' EXIT
     wait "$feeder"
 }
 
 cmd_stop() {
+    stop_pidfile "$DEV/collector.pid"
+    stop_pidfile "$DEV/sim.pid"
     stop_pidfile "$DEV/gateway.pid"
     pkill -f "fleet-bench feed --url http://$GATEWAY_LISTEN" 2>/dev/null || true
     stop_pidfile "$CH_DIR/server.pid"
