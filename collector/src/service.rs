@@ -112,7 +112,8 @@ impl Collector {
         })?;
         let engine = AsyncSnmpEngine::bind(config.snmp.requests_per_second)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .with_des_state(config.data_dir.join("des-salt-epoch"));
         let transport = match deliver::transport(&config.server) {
             Ok(t) => Some(Arc::from(t)),
             Err(e) => {

@@ -20,6 +20,10 @@ pub struct AsyncSnmpEngine {
     transport: engine::UdpTransport,
     engines: Arc<engine::EngineCache>,
     limiter: Arc<DefaultDirectRateLimiter>,
+    /// DES privacy needs salts that never repeat: a boots epoch kept in a file across
+    /// restarts (or, without a file, a fresh epoch per process).
+    des: std::sync::Mutex<Option<engine::DesSaltState>>,
+    des_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for AsyncSnmpEngine {
@@ -42,7 +46,43 @@ impl AsyncSnmpEngine {
             limiter: Arc::new(RateLimiter::direct(
                 Quota::per_second(rate).allow_burst(rate),
             )),
+            des: std::sync::Mutex::new(None),
+            des_file: None,
         })
+    }
+
+    /// Keeps the DES salt epoch in `path`, so that DES privacy never reuses a salt across
+    /// restarts of the collector.
+    pub fn with_des_state(mut self, path: std::path::PathBuf) -> Self {
+        self.des_file = Some(path);
+        self
+    }
+
+    fn des_state(&self) -> Result<engine::DesSaltState, SnmpError> {
+        let mut slot = self.des.lock().expect("not poisoned");
+        if let Some(s) = slot.as_ref() {
+            return Ok(s.clone());
+        }
+        let file = self.des_file.clone();
+        let persist = move |state: &engine::PersistedDesSaltState| -> Result<(), std::io::Error> {
+            let Some(path) = &file else { return Ok(()) };
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, state.engine_boots().to_string())?;
+            std::fs::rename(&tmp, path)
+        };
+        let previous = self
+            .des_file
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| t.trim().parse::<u32>().ok())
+            .and_then(|n| engine::PersistedDesSaltState::new(n).ok());
+        let state = match previous {
+            Some(prev) => engine::DesSaltState::restart(prev, persist),
+            None => engine::DesSaltState::install(persist),
+        }
+        .map_err(|e| SnmpError::Config(format!("DES salt state: {e}")))?;
+        *slot = Some(state.clone());
+        Ok(state)
     }
 }
 
@@ -108,13 +148,24 @@ impl SnmpEngine for AsyncSnmpEngine {
     ) -> BoxFuture<'a, Result<Box<dyn SnmpSession>, SnmpError>> {
         Box::pin(async move {
             let auth = auth_of(credentials)?;
+            let des = match credentials {
+                Credentials::V3(u) if u.priv_protocol == Some(PrivProtocol::Des) => {
+                    Some(self.des_state()?)
+                }
+                _ => None,
+            };
             let build = |timeout: Duration, retries: u32| {
                 let retry = if retries == 0 {
                     engine::Retry::none()
                 } else {
                     engine::Retry::fixed(retries, Duration::ZERO).expect("a small retry count")
                 };
-                engine::Client::builder(peer, auth.clone())
+                let builder = engine::Client::builder(peer, auth.clone());
+                let builder = match &des {
+                    Some(state) => builder.des_salt_state(state.clone()),
+                    None => builder,
+                };
+                builder
                     .request_timeout(timeout)
                     .retry(retry)
                     .engine_cache(self.engines.clone())
