@@ -13,11 +13,18 @@ pub const DELIVERIES: &str = "fleet_collector_deliveries_total";
 pub const DELIVERY_RETRIES: &str = "fleet_collector_delivery_retries_total";
 pub const DELIVERY_REFUSED: &str = "fleet_collector_delivery_refused_total";
 
-/// Installs the Prometheus recorder; the handle renders `/metrics`.
+/// Installs the Prometheus recorder once per process; the handle renders `/metrics`.
 pub fn install() -> metrics_exporter_prometheus::PrometheusHandle {
-    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
-    let handle = recorder.handle();
-    // A second install (tests running several collectors in one process) keeps the first.
-    let _ = metrics::set_global_recorder(recorder);
-    handle
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may be installed already (a test embedding the gateway): the
+            // collector's metrics then go there, and this handle shows none.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
 }

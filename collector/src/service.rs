@@ -141,6 +141,9 @@ impl Collector {
             metrics: m::install(),
             last_loss_sweep: Mutex::new(None),
         });
+        metrics::gauge!(m::DEVICES)
+            .set(collector.devices.lock().expect("not poisoned").len() as f64);
+        collector.update_spool_metrics();
         Ok(collector)
     }
 

@@ -1,0 +1,134 @@
+//! The collector service: delivery over every transport into a real gateway and ClickHouse,
+//! retries that keep the batch, and the status page's guards.
+
+mod support;
+
+use std::sync::Arc;
+
+use fleet_collector::config::Config;
+use fleet_collector::deliver::Kind;
+use fleet_collector::report::{Identity, Report};
+use fleet_collector::service::Collector;
+use fleet_ingest::Gateway;
+use fleet_ingest::auth::new_token;
+use fleet_ingest::config::FileConfig;
+use fleet_store::testing::fresh_settings;
+use fleet_store::{Store, Table, TokenRecord, datetime};
+
+async fn gateway(label: &str) -> (Gateway, Store, String) {
+    support::init_tls();
+    let settings = fresh_settings(label);
+    let store = Store::connect(&settings)
+        .await
+        .expect("test ClickHouse is reachable");
+    store.migrate().await.unwrap();
+    let tenant = store.create_tenant("svc", None).await.unwrap();
+    let collector = store
+        .ensure_collector(tenant.tenant_id, "site")
+        .await
+        .unwrap();
+    let token = new_token();
+    let now = datetime(time::OffsetDateTime::now_utc());
+    store
+        .add_token(&TokenRecord {
+            token_hash: token.hash,
+            token_prefix: token.prefix,
+            collector_id: collector.collector_id,
+            tenant_id: tenant.tenant_id,
+            created_at: now,
+            revoked: 0,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    let mut config = FileConfig::default();
+    config.server.listen = "127.0.0.1:0".parse().unwrap();
+    let gw = Gateway::start(config, settings).await.unwrap();
+    (gw, store, token.token)
+}
+
+fn report(serial: &str) -> Report {
+    let mut r = Report::new(time::OffsetDateTime::now_utc());
+    r.identity = Identity {
+        vendor: "Fleetsim".into(),
+        serial: serial.into(),
+        model: "Test".into(),
+        ..Identity::default()
+    };
+    r.counters.insert("total".into(), 1234);
+    r
+}
+
+async fn collector(
+    dir: &std::path::Path,
+    url: &str,
+    token: &str,
+    transport: Kind,
+) -> Arc<Collector> {
+    let mut c: Config = toml::from_str("").unwrap();
+    c.data_dir = dir.join("data");
+    c.server.url = url.into();
+    c.server.token = token.into();
+    c.server.transport = transport;
+    c.status_page.listen = format!("127.0.0.1:{}", support::free_tcp_port())
+        .parse()
+        .unwrap();
+    c.status_page.password_hash =
+        Some(fleet_collector::status_page::hash_password("page-password").unwrap());
+    let path = dir.join("collector.toml");
+    c.save(&path).unwrap();
+    Collector::open(c, path).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_transport_delivers_and_a_refused_token_keeps_the_batch() {
+    let (gw, store, token) = gateway("collector_transports").await;
+    let url = format!("http://{}", gw.local_addr());
+    for (i, kind) in [Kind::Grpc, Kind::Protobuf, Kind::Xmlrpc]
+        .into_iter()
+        .enumerate()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let c = collector(dir.path(), &url, &token, kind).await;
+        c.spool_batch(&[report(&format!("T{i}"))], false).unwrap();
+        assert_eq!(c.deliver_some().await, Ok(true), "{kind:?}");
+        assert_eq!(
+            c.spool.depth().unwrap().batches,
+            0,
+            "{kind:?}: acknowledged batches leave the spool"
+        );
+        // Sent twice (a lost acknowledgement): stored once.
+        c.spool_batch(&[report(&format!("T{i}"))], false).unwrap();
+        assert_eq!(c.deliver_some().await, Ok(true));
+    }
+    assert_eq!(store.count(Table::Batches, "1").await.unwrap(), 6);
+    assert_eq!(store.count(Table::Devices, "1").await.unwrap(), 3);
+
+    let dir = tempfile::tempdir().unwrap();
+    let c = collector(
+        dir.path(),
+        &url,
+        "fmt_not-a-valid-token-at-all-0000000000000000000",
+        Kind::Grpc,
+    )
+    .await;
+    c.spool_batch(&[report("X")], true).unwrap();
+    assert!(c.deliver_some().await.is_err());
+    let depth = c.spool.depth().unwrap();
+    assert_eq!(depth.batches, 1, "a refused token must not lose the batch");
+    let spooled = c.spool.peek(1).unwrap();
+    assert_eq!(spooled[0].attempts, 1);
+    // Nobody listening: a network error, the batch stays.
+    let c2 = collector(
+        tempfile::tempdir().unwrap().path(),
+        "http://127.0.0.1:9",
+        &token,
+        Kind::Protobuf,
+    )
+    .await;
+    c2.spool_batch(&[report("Y")], false).unwrap();
+    assert!(c2.deliver_some().await.is_err());
+    assert_eq!(c2.spool.depth().unwrap().batches, 1);
+    gw.shutdown().await;
+    store.drop_database().await.unwrap();
+}
