@@ -397,4 +397,26 @@ mod tests {
             "Kopieën"
         );
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..128)) {
+            let records = brother_records(&bytes);
+            prop_assert!(records.len() <= bytes.len() / 4 + 1);
+            let names: Vec<String> = (0..20).map(|i| format!("b{i}")).collect();
+            let set = bit_names(&bytes, &names);
+            // Bit n is set exactly when its name is listed.
+            for (n, name) in names.iter().enumerate() {
+                let on = bytes.get(n / 8).is_some_and(|o| o & (0x80 >> (n % 8)) != 0);
+                prop_assert_eq!(on, set.contains(&name.as_str()));
+            }
+            for c in [Charset::DEFAULT, Charset::from_mib_enum(2004), Charset::from_mib_enum(2250)] {
+                let _ = c.decode(&bytes);
+            }
+            let _ = apply(&Value::Bytes(bytes.clone()), &[Named::HpPml, Named::Trim, Named::HexText], Charset::DEFAULT);
+            let _ = apply(&Value::Bytes(bytes), &[Named::Mac], Charset::DEFAULT);
+        }
+    }
 }

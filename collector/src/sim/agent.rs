@@ -12,7 +12,8 @@ use async_snmp::handler::{
 use tokio_util::sync::CancellationToken;
 
 use super::Fleet;
-use crate::snmp::{AuthProtocol, Oid, PrivProtocol, Value};
+use crate::snmp::backend::to_engine;
+use crate::snmp::{AuthProtocol, Oid, PrivProtocol};
 
 /// The SNMPv3 user every simulated device accepts.
 #[derive(Debug, Clone)]
@@ -25,19 +26,6 @@ pub struct V3User {
 struct Handler {
     fleet: Arc<Fleet>,
     own: Option<usize>,
-}
-
-fn to_engine(v: &Value) -> engine::Value {
-    match v {
-        Value::Integer(i) => engine::Value::Integer(*i as i32),
-        Value::Unsigned(u) if *u > u64::from(u32::MAX) => engine::Value::Counter64(*u),
-        Value::Unsigned(u) => engine::Value::Counter32(*u as u32),
-        Value::TimeTicks(t) => engine::Value::TimeTicks(*t),
-        Value::Bytes(b) => engine::Value::OctetString(b.clone().into()),
-        Value::Oid(o) => engine::Value::ObjectIdentifier(engine::Oid::from_slice(o.arcs())),
-        Value::IpAddress(a) => engine::Value::IpAddress(*a),
-        Value::Null => engine::Value::Null,
-    }
 }
 
 impl Handler {

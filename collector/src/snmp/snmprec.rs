@@ -142,4 +142,33 @@ mod tests {
         let first = map.keys().next().unwrap().to_string();
         assert_eq!(first, "1.3.6.1.2.1.1.1.0");
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// What the simulator writes, the parser reads back unchanged.
+        #[test]
+        fn format_and_parse_round_trip(
+            arcs in proptest::collection::vec(0u32..1_000_000, 1..15),
+            n in any::<i32>(),
+            u in any::<u64>(),
+            bytes in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let mut o = vec![1, 3, 6];
+            o.extend(arcs);
+            let oid = Oid::new(o);
+            for v in [Value::Integer(i64::from(n)), Value::Unsigned(u), Value::Bytes(bytes.clone())] {
+                let line = format_line(&oid, &v);
+                let (map, errors) = parse(&line);
+                prop_assert!(errors.is_empty(), "{line}: {errors:?}");
+                prop_assert_eq!(map.get(&oid), Some(&v));
+            }
+        }
+
+        /// Any text parses without panicking; bad lines become errors.
+        #[test]
+        fn any_text_is_safe(text in "\\PC{0,200}") {
+            let _ = parse(&text);
+        }
+    }
 }
