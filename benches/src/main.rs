@@ -34,6 +34,8 @@ struct Cli {
 enum Command {
     /// Measure ingest throughput and latency per transport against the direct-insert ceiling
     Ingest(IngestArgs),
+    /// Poll simulated printers with the collector's poller and report the time per round
+    Poll(PollArgs),
     /// Send a synthetic fleet to a gateway on a schedule (the demo)
     Feed {
         /// Gateway URL
@@ -50,6 +52,28 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+}
+
+#[derive(clap::Args)]
+struct PollArgs {
+    /// First device address (as given to `fleet-sim --base`)
+    #[arg(long, default_value = "127.6.0.1")]
+    base: std::net::Ipv4Addr,
+    #[arg(long, default_value_t = 1000)]
+    devices: u32,
+    #[arg(long, default_value_t = 1161)]
+    port: u16,
+    /// Devices polled at once (the collector's `snmp.concurrency`)
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Requests per second across all devices (the collector's `snmp.requests_per_second`)
+    #[arg(long, default_value_t = 20_000)]
+    rate: u32,
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
+    /// Only status and alerts instead of full reads
+    #[arg(long)]
+    status: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,6 +125,7 @@ async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
         Command::Ingest(args) => ingest(args).await,
+        Command::Poll(args) => poll(args).await,
         Command::Feed {
             url,
             token,
@@ -460,4 +485,81 @@ async fn send_grpc(
         .metadata_mut()
         .insert("authorization", format!("Bearer {token}").parse()?);
     Ok(client.submit(request).await?.into_inner().rows)
+}
+
+/// Full polls of simulated devices, as `fleet-collector run` does them: one shared socket,
+/// bounded concurrency, the built-in profile pack.
+async fn poll(args: PollArgs) -> anyhow::Result<()> {
+    use fleet_collector::poll::{Poller, Scope};
+    use fleet_collector::snmp::{Credentials, Patience, SnmpEngine, WalkLimits};
+    use std::sync::Arc;
+    let engine: Arc<dyn SnmpEngine> =
+        Arc::new(fleet_collector::snmp::backend::AsyncSnmpEngine::bind(args.rate).await?);
+    let pack =
+        Arc::new(fleet_collector::profile::Pack::load(None).map_err(|p| anyhow::anyhow!("{p:?}"))?);
+    let scope = if args.status {
+        Scope::Status
+    } else {
+        Scope::Full
+    };
+    let addresses: Vec<std::net::SocketAddr> = (0..args.devices)
+        .map(|i| {
+            std::net::SocketAddr::from((
+                std::net::Ipv4Addr::from(u32::from(args.base) + i),
+                args.port,
+            ))
+        })
+        .collect();
+    println!("round  devices  ok  failed  seconds  requests-free devices/s  varbinds");
+    for round in 1..=args.rounds {
+        let started = Instant::now();
+        let limit = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        for addr in addresses.clone() {
+            let (engine, pack, limit) = (engine.clone(), pack.clone(), limit.clone());
+            tasks.spawn(async move {
+                let _permit = limit.acquire().await.expect("open");
+                let poller = Poller {
+                    engine: &*engine,
+                    pack: &pack,
+                    patience: Patience::POLL,
+                    limits: WalkLimits::default(),
+                };
+                poller
+                    .poll(addr, &Credentials::public(), scope)
+                    .await
+                    .map(|p| p.snapshot.values.len())
+            });
+        }
+        let (mut ok, mut failed, mut varbinds) = (0, 0, 0);
+        while let Some(r) = tasks.join_next().await {
+            match r? {
+                Ok(n) => {
+                    ok += 1;
+                    varbinds += n;
+                }
+                Err(e) => {
+                    failed += 1;
+                    if failed <= 3 {
+                        eprintln!("{e}");
+                    }
+                }
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "{round:>5}  {:>7}  {ok:>4}  {failed:>6}  {secs:>7.2}  {:>24.0}  {varbinds}",
+            args.devices,
+            f64::from(args.devices) / secs
+        );
+    }
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        for line in status
+            .lines()
+            .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
+        {
+            println!("{line}");
+        }
+    }
+    Ok(())
 }

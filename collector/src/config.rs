@@ -161,7 +161,7 @@ fn default_sweep_hours() -> u64 {
     24
 }
 fn default_sweep_concurrency() -> usize {
-    512
+    1024
 }
 fn default_full_hours() -> u64 {
     3
@@ -182,7 +182,7 @@ fn default_wake_attempts() -> u32 {
     3
 }
 fn default_rate() -> u32 {
-    2000
+    5000
 }
 fn default_concurrency() -> usize {
     64

@@ -61,10 +61,10 @@ enum Command {
         #[command(flatten)]
         credentials: CredentialArgs,
         /// Addresses asked at once
-        #[arg(long, default_value_t = 512)]
+        #[arg(long, default_value_t = 1024)]
         concurrency: usize,
         /// Requests per second
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = 5000)]
         rate: u32,
         /// Print JSON instead of a table
         #[arg(long)]
@@ -88,6 +88,14 @@ enum ProfilesCommand {
     Check { dir: PathBuf },
     /// List the loaded profiles
     List {
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Print what a full poll with a profile reads: the scalars it GETs and the subtrees it walks
+    Plan {
+        /// A vendor profile name (the generic profile is always included)
+        #[arg(long, default_value = "generic")]
+        profile: String,
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -331,6 +339,25 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     "{:<16} {:<28} {}",
                     p.profile.name, p.origin, p.profile.description
                 );
+            }
+        }
+        Command::Profiles {
+            command: ProfilesCommand::Plan { profile, dir },
+        } => {
+            let pack = pack(dir.as_deref())?;
+            let vendor = pack
+                .by_name(&profile)
+                .with_context(|| format!("no profile `{profile}`"))?;
+            let mut profiles = vec![&pack.generic];
+            if profile != "generic" {
+                profiles.push(vendor);
+            }
+            let plan = fleet_collector::poll::Plan::for_profiles(&profiles, Scope::Full);
+            for o in &plan.gets {
+                println!("get  {o}");
+            }
+            for o in &plan.walks {
+                println!("walk {o}");
             }
         }
         Command::SetPassword { config } => {

@@ -316,6 +316,7 @@ impl Collector {
         let config = self.config();
         let limit = Arc::new(Semaphore::new(config.snmp.concurrency));
         let mut tasks = tokio::task::JoinSet::new();
+        let count = addresses.len();
         for address in addresses {
             let permit = limit.clone().acquire_owned().await.expect("never closed");
             let this = self.clone();
@@ -334,6 +335,13 @@ impl Collector {
         }
         let seconds = started.elapsed().as_secs_f64();
         metrics::histogram!(m::POLL_SECONDS).record(seconds);
+        tracing::info!(
+            ?scope,
+            devices = count,
+            reports = reports.len(),
+            seconds,
+            "poll round finished"
+        );
         {
             let mut h = self.health.lock().expect("not poisoned");
             h.last_poll = Some(now_text());
