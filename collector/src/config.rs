@@ -340,9 +340,12 @@ mod tests {
                 .unwrap_err()
                 .contains("url_typo")
         );
-        let v3 = "[[credentials]]\nversion = \"3\"\nuser = \"u\"\nauth_protocol = \"sha256\"\nauth_password = \"short\"";
+        let v3 = "[[credentials]]\nversion = \"3\"\nuser = \"u\"\n\
+                  auth_protocol = \"sha256\"\nauth_password = \"short\"";
         assert!(bad(v3).unwrap_err().contains("8 characters"));
-        let ok = "[[credentials]]\nversion = \"3\"\nuser = \"u\"\nauth_protocol = \"sha\"\nauth_password = \"longenough\"\npriv_protocol = \"aes\"\npriv_password = \"longenough\"";
+        let ok = "[[credentials]]\nversion = \"3\"\nuser = \"u\"\nauth_protocol = \"sha\"\n\
+                  auth_password = \"longenough\"\npriv_protocol = \"aes\"\n\
+                  priv_password = \"longenough\"";
         bad(ok).unwrap();
         let round = toml::to_string_pretty(&toml::from_str::<Config>(ok).unwrap()).unwrap();
         assert!(round.contains("priv_protocol = \"aes\""), "{round}");

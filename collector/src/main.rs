@@ -236,7 +236,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 .await?;
             let mut out = serde_json::json!({
                 "profile": polled.profile,
-                "wake": { "attempts": polled.wake.attempts, "latency_ms": polled.wake.latency.as_millis() as u64 },
+                "wake": {
+                    "attempts": polled.wake.attempts,
+                    "latency_ms": polled.wake.latency.as_millis() as u64,
+                },
                 "elapsed_ms": polled.elapsed.as_millis() as u64,
                 "report": polled.report,
                 "warnings": polled.warnings,

@@ -54,6 +54,8 @@ pub struct Health {
     pub last_discovery: Option<String>,
     pub deliveries: u64,
     pub retries: u64,
+    pub polls: u64,
+    pub poll_failures: u64,
 }
 
 fn now_text() -> String {
@@ -402,6 +404,11 @@ impl Collector {
             }
         }
         metrics::counter!(m::POLLS).increment(1);
+        {
+            let mut h = self.health.lock().expect("not poisoned");
+            h.polls += 1;
+            h.poll_failures += u64::from(result.is_err());
+        }
         let mut devices = self.devices.lock().expect("not poisoned");
         match result {
             Ok(polled) => {
@@ -416,7 +423,12 @@ impl Collector {
                     && !identity.is_empty()
                 {
                     // Another device answers on this address now: read it in full next round.
-                    tracing::info!(%address, old = known_identity, new = identity, "a different device answers on this address");
+                    tracing::info!(
+                        %address,
+                        old = known_identity,
+                        new = identity,
+                        "a different device answers on this address"
+                    );
                     if let Some(d) = devices.get_mut(&address) {
                         d.identity.clear();
                         d.last_full = None;

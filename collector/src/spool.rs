@@ -107,7 +107,8 @@ impl Spool {
         let (batch_id, body) = build(seq);
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         tx.execute(
-            "INSERT INTO batches (seq, batch_id, created_at, critical, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO batches (seq, batch_id, created_at, critical, body)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
             params![seq as i64, batch_id, now, critical, body],
         )?;
         let dropped = enforce_cap(&tx, self.max_bytes)?;
@@ -119,7 +120,8 @@ impl Spool {
     pub fn peek(&self, n: usize) -> Result<Vec<Spooled>, SpoolError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT seq, batch_id, created_at, critical, body, attempts FROM batches ORDER BY seq LIMIT ?1",
+            "SELECT seq, batch_id, created_at, critical, body, attempts
+             FROM batches ORDER BY seq LIMIT ?1",
         )?;
         let rows = stmt.query_map([n as i64], |r| {
             Ok(Spooled {
@@ -192,7 +194,8 @@ impl Spool {
 
     pub fn set_state(&self, key: &str, value: &str) -> Result<(), SpoolError> {
         self.conn().execute(
-            "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+            "INSERT INTO state (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = ?2",
             params![key, value],
         )?;
         Ok(())

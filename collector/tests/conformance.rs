@@ -208,7 +208,8 @@ fn check_supplies(
         };
         if !agree {
             problems.push(format!(
-                "{name}: supply {row} `{}`: ours level {} max {} percent {:?}/{:?}, LibreNMS {theirs}",
+                "{name}: supply {row} `{}`: ours level {} max {} percent {:?}/{:?}, \
+                 LibreNMS {theirs}",
                 ours.description, ours.level, ours.max, ours.percent, ours.percent_full
             ));
         }

@@ -217,13 +217,20 @@ pub enum Charset {
 }
 
 /// HP Roman-8, octets 0xA0 to 0xFF (0xA0 and 0xFF are unassigned: shown as U+FFFD).
+#[rustfmt::skip]
 const ROMAN8_HIGH: [char; 96] = [
-    '\u{fffd}', 'À', 'Â', 'È', 'Ê', 'Ë', 'Î', 'Ï', '´', 'ˋ', 'ˆ', '¨', '˜', 'Ù', 'Û', '₤', '¯',
-    'Ý', 'ý', '°', 'Ç', 'ç', 'Ñ', 'ñ', '¡', '¿', '¤', '£', '¥', '§', 'ƒ', '¢', 'â', 'ê', 'ô', 'û',
-    'á', 'é', 'ó', 'ú', 'à', 'è', 'ò', 'ù', 'ä', 'ë', 'ö', 'ü', 'Å', 'î', 'Ø', 'Æ', 'å', 'í', 'ø',
-    'æ', 'Ä', 'ì', 'Ö', 'Ü', 'É', 'ï', 'ß', 'Ô', 'Á', 'Ã', 'ã', 'Ð', 'ð', 'Í', 'Ì', 'Ó', 'Ò', 'Õ',
-    'õ', 'Š', 'š', 'Ú', 'Ÿ', 'ÿ', 'Þ', 'þ', '·', 'µ', '¶', '¾', '—', '¼', '½', 'ª', 'º', '«', '■',
-    '»', '±', '\u{fffd}',
+    '\u{fffd}', 'À', 'Â', 'È', 'Ê', 'Ë', 'Î', 'Ï',
+    '´', 'ˋ', 'ˆ', '¨', '˜', 'Ù', 'Û', '₤',
+    '¯', 'Ý', 'ý', '°', 'Ç', 'ç', 'Ñ', 'ñ',
+    '¡', '¿', '¤', '£', '¥', '§', 'ƒ', '¢',
+    'â', 'ê', 'ô', 'û', 'á', 'é', 'ó', 'ú',
+    'à', 'è', 'ò', 'ù', 'ä', 'ë', 'ö', 'ü',
+    'Å', 'î', 'Ø', 'Æ', 'å', 'í', 'ø', 'æ',
+    'Ä', 'ì', 'Ö', 'Ü', 'É', 'ï', 'ß', 'Ô',
+    'Á', 'Ã', 'ã', 'Ð', 'ð', 'Í', 'Ì', 'Ó',
+    'Ò', 'Õ', 'õ', 'Š', 'š', 'Ú', 'Ÿ', 'ÿ',
+    'Þ', 'þ', '·', 'µ', '¶', '¾', '—', '¼',
+    '½', 'ª', 'º', '«', '■', '»', '±', '\u{fffd}',
 ];
 
 impl Charset {
@@ -412,10 +419,13 @@ mod tests {
                 let on = bytes.get(n / 8).is_some_and(|o| o & (0x80 >> (n % 8)) != 0);
                 prop_assert_eq!(on, set.contains(&name.as_str()));
             }
-            for c in [Charset::DEFAULT, Charset::from_mib_enum(2004), Charset::from_mib_enum(2250)] {
+            let charsets =
+                [Charset::DEFAULT, Charset::from_mib_enum(2004), Charset::from_mib_enum(2250)];
+            for c in charsets {
                 let _ = c.decode(&bytes);
             }
-            let _ = apply(&Value::Bytes(bytes.clone()), &[Named::HpPml, Named::Trim, Named::HexText], Charset::DEFAULT);
+            let text = [Named::HpPml, Named::Trim, Named::HexText];
+            let _ = apply(&Value::Bytes(bytes.clone()), &text, Charset::DEFAULT);
             let _ = apply(&Value::Bytes(bytes), &[Named::Mac], Charset::DEFAULT);
         }
     }

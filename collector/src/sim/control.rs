@@ -100,9 +100,11 @@ async fn fault(
         d.render();
         (
             StatusCode::OK,
-            Json(
-                json!({ "id": id, "fault": f.name(), "active": method != axum::http::Method::DELETE }),
-            ),
+            Json(json!({
+                "id": id,
+                "fault": f.name(),
+                "active": method != axum::http::Method::DELETE,
+            })),
         )
     })
 }

@@ -409,7 +409,10 @@ mod tests {
         /// cases: negative and extreme INTEGERs, Counter32 against Counter64 at 2^32, empty
         /// and long OCTET STRINGs, large OID arcs.
         #[test]
-        fn values_round_trip_through_ber(v in values(), arcs in proptest::collection::vec(0u32..100_000, 1..12)) {
+        fn values_round_trip_through_ber(
+            v in values(),
+            arcs in proptest::collection::vec(0u32..100_000, 1..12),
+        ) {
             let mut oid = vec![1, 3, 6, 1];
             oid.extend(arcs);
             let vb = engine::VarBind::new(engine::Oid::from_slice(&oid), to_engine(&v));

@@ -157,7 +157,9 @@ mod tests {
             let mut o = vec![1, 3, 6];
             o.extend(arcs);
             let oid = Oid::new(o);
-            for v in [Value::Integer(i64::from(n)), Value::Unsigned(u), Value::Bytes(bytes.clone())] {
+            let values =
+                [Value::Integer(i64::from(n)), Value::Unsigned(u), Value::Bytes(bytes.clone())];
+            for v in values {
                 let line = format_line(&oid, &v);
                 let (map, errors) = parse(&line);
                 prop_assert!(errors.is_empty(), "{line}: {errors:?}");

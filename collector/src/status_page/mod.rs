@@ -144,15 +144,27 @@ fn session(page: &Page, headers: &HeaderMap) -> Option<String> {
     sessions.get(&id).map(|s| s.csrf.clone())
 }
 
+const LAYOUT: &str = include_str!("layout.html");
+const LOGIN: &str = include_str!("login.html");
+const NO_PASSWORD: &str = include_str!("no-password.html");
+const SETTINGS: &str = include_str!("settings.html");
+
+/// Fills `@name@` markers of a template. Values are inserted as given: escape them first.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = template.to_owned();
+    for (name, value) in values {
+        out = out.replace(&format!("@{name}@"), value);
+    }
+    out
+}
+
 fn html(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t} · Fleetmeter collector</title>\
-         <style>body{{font:14px system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}\
-         td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}th{{background:#f4f4f4}}\
-         .bad{{color:#b00}}.ok{{color:#070}}form.inline{{display:inline}}input[type=text],input[type=password],textarea{{width:28em}}\
-         </style></head><body><h1>Fleetmeter collector</h1>{body}</body></html>",
-        t = esc(title)
-    ))
+    Html(fill(LAYOUT, &[("title", &esc(title)), ("body", body)]))
+}
+
+/// A table row of a heading and a cell (both already escaped).
+fn row(th: &str, td: &str) -> String {
+    format!("<tr><th>{th}</th><td>{td}</td></tr>")
 }
 
 /// HTML-escapes text.
@@ -173,14 +185,8 @@ pub fn esc(s: &str) -> String {
 
 async fn login_form(State(page): State<Shared>) -> Html<String> {
     let configured = page.collector.config().status_page.password_hash.is_some();
-    let body = if configured {
-        "<form method=\"post\" action=\"/login\"><p><label>Password <input type=\"password\" name=\"password\" autofocus></label> \
-         <button>Sign in</button></p></form>".to_owned()
-    } else {
-        "<p class=\"bad\">No password is set. Run <code>fleet-collector set-password --config FILE</code> \
-         on this machine, then reload this page.</p>".to_owned()
-    };
-    html("Sign in", &body)
+    let body = if configured { LOGIN } else { NO_PASSWORD };
+    html("Sign in", body)
 }
 
 #[derive(Deserialize)]
@@ -283,7 +289,8 @@ async fn metrics_page(State(page): State<Shared>) -> String {
 
 fn button(action: &str, label: &str, csrf: &str) -> String {
     format!(
-        "<form class=\"inline\" method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>{}</button></form> ",
+        "<form class=\"inline\" method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>{}</button></form> ",
         esc(csrf),
         esc(label)
     )
@@ -304,39 +311,45 @@ async fn dashboard(State(page): State<Shared>, headers: HeaderMap) -> Response {
         button("/send-now", "Send now", &csrf),
         button("/logout", "Sign out", &csrf)
     );
-    let cell = |v: &Option<String>| esc(v.as_deref().unwrap_or("–"));
-    let _ = write!(
-        b,
-        "<h2>Health</h2><table><tr><th>Started</th><td>{}</td></tr><tr><th>Last discovery</th><td>{}</td></tr>\
-         <tr><th>Last poll</th><td>{} ({} s)</td></tr><tr><th>Last poll error</th><td class=\"bad\">{}</td></tr>\
-         <tr><th>Last delivery</th><td>{}</td></tr><tr><th>Last delivery error</th><td class=\"bad\">{}</td></tr>\
-         <tr><th>Deliveries / retries</th><td>{} / {}</td></tr></table>",
-        cell(&health.started),
-        cell(&health.last_discovery),
-        cell(&health.last_poll),
-        health
-            .last_poll_seconds
-            .map(|s| format!("{s:.1}"))
-            .unwrap_or_else(|| "–".into()),
-        cell(&health.last_poll_error),
-        cell(&health.last_delivery),
-        cell(&health.last_delivery_error),
-        health.deliveries,
-        health.retries
-    );
-    let _ = write!(
-        b,
-        "<h2>Spool</h2><table><tr><th>Batches waiting</th><td>{}</td></tr><tr><th>Bytes</th><td>{}</td></tr>\
-         <tr><th>Oldest</th><td>{}</td></tr><tr><th>Refused by the gateway</th><td>{}</td></tr></table>",
-        depth.batches,
-        depth.bytes,
-        depth
-            .oldest
-            .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-            .map(|t| t.to_string())
-            .unwrap_or_else(|| "–".into()),
-        depth.dead
-    );
+    let dash = || "–".to_owned();
+    let cell = |v: &Option<String>| v.as_deref().map(esc).unwrap_or_else(dash);
+    let bad = |v: &Option<String>| format!("<span class=\"bad\">{}</span>", cell(v));
+    let seconds = health
+        .last_poll_seconds
+        .map(|s| format!("{s:.1} s"))
+        .unwrap_or_else(dash);
+    let oldest = depth
+        .oldest
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+        .map(|t| t.to_string())
+        .unwrap_or_else(dash);
+    let health_rows = [
+        row("Started", &cell(&health.started)),
+        row("Last discovery", &cell(&health.last_discovery)),
+        row(
+            "Last poll",
+            &format!("{} ({seconds})", cell(&health.last_poll)),
+        ),
+        row(
+            "Polls / failed",
+            &format!("{} / {}", health.polls, health.poll_failures),
+        ),
+        row("Last poll error", &bad(&health.last_poll_error)),
+        row("Last delivery", &cell(&health.last_delivery)),
+        row("Last delivery error", &bad(&health.last_delivery_error)),
+        row(
+            "Deliveries / retries",
+            &format!("{} / {}", health.deliveries, health.retries),
+        ),
+    ];
+    let spool_rows = [
+        row("Batches waiting", &depth.batches.to_string()),
+        row("Bytes", &depth.bytes.to_string()),
+        row("Oldest", &oldest),
+        row("Refused by the gateway", &depth.dead.to_string()),
+    ];
+    let _ = write!(b, "<h2>Health</h2><table>{}</table>", health_rows.concat());
+    let _ = write!(b, "<h2>Spool</h2><table>{}</table>", spool_rows.concat());
     let devices: Vec<_> = c
         .devices
         .lock()
@@ -346,9 +359,10 @@ async fn dashboard(State(page): State<Shared>, headers: HeaderMap) -> Response {
         .collect();
     let _ = write!(
         b,
-        "<h2>Devices ({})</h2><table><tr><th>Address</th><th>Device</th><th>Counters</th><th>Supplies</th><th>Status and alerts</th></tr>",
+        "<h2>Devices ({})</h2><table><tr><th>Address</th>",
         devices.len()
     );
+    b.push_str("<th>Device</th><th>Counters</th><th>Supplies</th><th>Status and alerts</th></tr>");
     for d in devices {
         let mut device = String::new();
         let mut counters = String::new();
@@ -411,7 +425,8 @@ async fn dashboard(State(page): State<Shared>, headers: HeaderMap) -> Response {
         }
         let _ = write!(
             b,
-            "<tr><td>{}</td><td>{device}</td><td>{counters}</td><td>{supplies}</td><td>{status}</td></tr>",
+            "<tr><td>{}</td><td>{device}</td><td>{counters}</td>\
+             <td>{supplies}</td><td>{status}</td></tr>",
             d.address
         );
     }
@@ -444,37 +459,25 @@ fn settings_body(page: &Page, csrf: &str, message: &str) -> String {
             ""
         }
     };
-    let _ = write!(
-        b,
-        "<p><a href=\"/\">Back</a></p><form method=\"post\" action=\"/settings\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <h2>Discovery</h2><p>Ranges, one per line (CIDR or first-last)<br><textarea name=\"ranges\" rows=\"4\">{ranges}</textarea></p>\
-         <p>Fixed devices, one per line<br><textarea name=\"devices\" rows=\"3\">{devices}</textarea></p>\
-         <h2>Schedule</h2><p>Full report every <input type=\"text\" name=\"full_interval_hours\" value=\"{full}\" size=\"3\" style=\"width:4em\"> hours (1 to 24); \
-         status every <input type=\"text\" name=\"status_interval_seconds\" value=\"{status}\" style=\"width:5em\"> seconds; \
-         time zone <input type=\"text\" name=\"time_zone\" value=\"{tz}\" style=\"width:12em\"></p>\
-         <h2>Server</h2><p>URL <input type=\"text\" name=\"url\" value=\"{url}\"></p>\
-         <p>Transport <select name=\"transport\"><option value=\"grpc\"{g}>gRPC</option><option value=\"protobuf\"{p}>protobuf over HTTPS</option><option value=\"xmlrpc\"{x}>XML-RPC</option></select></p>\
-         <p>Token (write-only; leave empty to keep) <input type=\"password\" name=\"token\" value=\"\"></p>\
-         <p>Proxy <input type=\"text\" name=\"proxy\" value=\"{proxy}\"></p>\
-         <h2>Credentials</h2><p>{creds}</p>\
-         <p>Add: version <select name=\"new_version\"><option value=\"\">–</option><option>1</option><option>2c</option><option>3</option></select> \
-         community <input type=\"password\" name=\"new_community\" style=\"width:10em\"><br>v3 user <input type=\"text\" name=\"new_user\" style=\"width:10em\"> \
-         auth <select name=\"new_auth_protocol\"><option value=\"\">none</option><option>md5</option><option>sha</option><option>sha256</option><option>sha512</option></select> \
-         <input type=\"password\" name=\"new_auth_password\" style=\"width:10em\"> privacy <select name=\"new_priv_protocol\"><option value=\"\">none</option><option>des</option><option>aes</option><option>aes256</option></select> \
-         <input type=\"password\" name=\"new_priv_password\" style=\"width:10em\"></p>\
-         <p><button>Save</button></p></form>",
-        csrf = esc(csrf),
-        ranges = esc(&c.discovery.ranges.join("\n")),
-        devices = esc(&c.discovery.devices.join("\n")),
-        full = c.schedule.full_interval_hours,
-        status = c.schedule.status_interval_seconds,
-        tz = esc(&c.schedule.time_zone),
-        url = esc(&c.server.url),
-        g = transport("grpc"),
-        p = transport("protobuf"),
-        x = transport("xmlrpc"),
-        proxy = esc(c.server.proxy.as_deref().unwrap_or("")),
-    );
+    let full = c.schedule.full_interval_hours.to_string();
+    let status = c.schedule.status_interval_seconds.to_string();
+    b.push_str(&fill(
+        SETTINGS,
+        &[
+            ("csrf", &esc(csrf)),
+            ("ranges", &esc(&c.discovery.ranges.join("\n"))),
+            ("devices", &esc(&c.discovery.devices.join("\n"))),
+            ("full", &full),
+            ("status", &status),
+            ("tz", &esc(&c.schedule.time_zone)),
+            ("url", &esc(&c.server.url)),
+            ("grpc", transport("grpc")),
+            ("protobuf", transport("protobuf")),
+            ("xmlrpc", transport("xmlrpc")),
+            ("proxy", &esc(c.server.proxy.as_deref().unwrap_or(""))),
+            ("credentials", &creds),
+        ],
+    ));
     b
 }
 
