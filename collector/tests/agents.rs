@@ -258,18 +258,24 @@ async fn snmpv3_against_net_snmp_snmpd() {
         }
     }
     assert!(read >= 3, "SHA-256/AES, SHA-1/DES and MD5 must all work");
-    let wrong = poller
-        .poll(
-            addr,
-            &user(
-                "sha256aes",
-                AuthProtocol::Sha256,
-                Some(PrivProtocol::Aes),
-                "not-the-password",
-            ),
-            Scope::Full,
-        )
-        .await;
+    let quick = Patience {
+        timeout: Duration::from_millis(800),
+        retries: 0,
+        wake_attempts: 1,
+    };
+    let impatient = Poller {
+        engine: &engine,
+        pack: &pack,
+        patience: quick,
+        limits: WalkLimits::default(),
+    };
+    let bad = user(
+        "sha256aes",
+        AuthProtocol::Sha256,
+        Some(PrivProtocol::Aes),
+        "not-the-password",
+    );
+    let wrong = impatient.poll(addr, &bad, Scope::Full).await;
     assert!(wrong.is_err(), "a wrong password must not read the agent");
     let v2c = poller
         .poll(addr, &Credentials::public(), Scope::Status)

@@ -16,6 +16,13 @@ use fleet_store::testing::fresh_settings;
 use fleet_store::{Store, Table, TokenRecord, datetime};
 
 async fn gateway(label: &str) -> (Gateway, Store, String) {
+    gateway_with(label, |_| {}).await
+}
+
+async fn gateway_with(
+    label: &str,
+    adjust: impl FnOnce(&mut FileConfig),
+) -> (Gateway, Store, String) {
     support::init_tls();
     let settings = fresh_settings(label);
     let store = Store::connect(&settings)
@@ -43,6 +50,7 @@ async fn gateway(label: &str) -> (Gateway, Store, String) {
         .unwrap();
     let mut config = FileConfig::default();
     config.server.listen = "127.0.0.1:0".parse().unwrap();
+    adjust(&mut config);
     let gw = Gateway::start(config, settings).await.unwrap();
     (gw, store, token.token)
 }
@@ -129,6 +137,48 @@ async fn every_transport_delivers_and_a_refused_token_keeps_the_batch() {
     c2.spool_batch(&[report("Y")], false).unwrap();
     assert!(c2.deliver_some().await.is_err());
     assert_eq!(c2.spool.depth().unwrap().batches, 1);
+    gw.shutdown().await;
+    store.drop_database().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_private_ca_for_every_transport() {
+    let certs = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert_pem, key_pem) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    std::fs::write(&cert_pem, cert.cert.pem()).unwrap();
+    std::fs::write(&key_pem, cert.signing_key.serialize_pem()).unwrap();
+    let (gw, store, token) = gateway_with("collector_tls", |c| {
+        c.server.tls_cert = Some(cert_pem.clone());
+        c.server.tls_key = Some(key_pem.clone());
+    })
+    .await;
+    let url = format!("https://localhost:{}", gw.local_addr().port());
+    for (i, kind) in [Kind::Grpc, Kind::Protobuf, Kind::Xmlrpc]
+        .into_iter()
+        .enumerate()
+    {
+        // Without the private CA the gateway's certificate is not trusted: nothing is sent.
+        let dir = tempfile::tempdir().unwrap();
+        let c = collector(dir.path(), &url, &token, kind).await;
+        c.spool_batch(&[report(&format!("TLS{i}"))], false).unwrap();
+        assert!(
+            c.deliver_some().await.is_err(),
+            "{kind:?} trusted an unknown certificate"
+        );
+        assert_eq!(c.spool.depth().unwrap().batches, 1);
+        // With `server.ca_file`, it is.
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = c.config();
+        config.data_dir = dir.path().join("data");
+        config.server.ca_file = Some(cert_pem.clone());
+        let path = dir.path().join("collector.toml");
+        config.save(&path).unwrap();
+        let c = Collector::open(config, path).await.unwrap();
+        c.spool_batch(&[report(&format!("TLS{i}"))], false).unwrap();
+        assert_eq!(c.deliver_some().await, Ok(true), "{kind:?}");
+    }
+    assert_eq!(store.count(Table::Devices, "1").await.unwrap(), 3);
     gw.shutdown().await;
     store.drop_database().await.unwrap();
 }

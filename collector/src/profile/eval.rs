@@ -1,195 +1,20 @@
 //! Turning what was read from a device (a [`Snapshot`]) into a [`Report`], by the mappings of
 //! the generic profile overlaid with a vendor profile.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use crate::report::{Alert, Capabilities as CapOut, Report, Supply};
 use crate::snmp::{Oid, Value};
+
+use super::mib::{
+    alert_group, color_from_text, kind_from_description, part_number, severity, supply_kind,
+    training,
+};
+use super::plan::{CHARSET_COLUMN, Scope, Snapshot};
 
 use super::transform::{self, Charset, Named};
 use super::{
     AlertsTable, CapabilityRule, CounterTable, Profile, RecordSource, RecordUnit, Source,
     SuppliesTable,
 };
-
-/// `prtLocalizationCharacterSet`: read on every full poll to decode strings.
-pub const CHARSET_COLUMN: &str = "1.3.6.1.2.1.43.7.1.1.4";
-
-/// Everything read from one device: scalars and walked rows in one ordered map.
-#[derive(Debug, Clone, Default)]
-pub struct Snapshot {
-    pub values: BTreeMap<Oid, Value>,
-}
-
-impl Snapshot {
-    pub fn get(&self, oid: &Oid) -> Option<&Value> {
-        self.values.get(oid)
-    }
-
-    /// The rows of a column: `(index, value)` in index order.
-    pub fn rows<'a>(
-        &'a self,
-        column: &'a Oid,
-    ) -> impl Iterator<Item = (&'a [u32], &'a Value)> + 'a {
-        self.values
-            .range(column.clone()..)
-            .take_while(move |(o, _)| o.starts_with(column))
-            .filter_map(move |(o, v)| o.suffix(column).filter(|s| !s.is_empty()).map(|s| (s, v)))
-    }
-
-    fn row(&self, column: &Oid, index: &[u32]) -> Option<&Value> {
-        self.values.get(&column.child(index))
-    }
-}
-
-/// What to read for a set of profiles: scalars to GET and subtrees to walk.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Plan {
-    pub gets: Vec<Oid>,
-    pub walks: Vec<Oid>,
-}
-
-/// Which parts of the profiles a poll reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Everything: inventory, counters, supplies, status, alerts.
-    Full,
-    /// Status and alerts, plus the identity fields that tell whether the device on this
-    /// address is still the same one.
-    Status,
-}
-
-impl Plan {
-    /// Plans the reads for `profiles`. Columns of one table are walked together when more
-    /// than one is needed; roots under another root are dropped.
-    pub fn for_profiles(profiles: &[&Profile], scope: Scope) -> Plan {
-        let mut scalars = BTreeSet::new();
-        let mut columns = BTreeSet::new();
-        for p in profiles {
-            collect(p, scope, &mut scalars, &mut columns);
-        }
-        if scope == Scope::Full {
-            columns.insert(CHARSET_COLUMN.parse().expect("valid"));
-        }
-        let mut by_entry: BTreeMap<Oid, Vec<Oid>> = BTreeMap::new();
-        for c in columns {
-            let entry = Oid::new(c.arcs()[..c.len() - 1].to_vec());
-            by_entry.entry(entry).or_default().push(c);
-        }
-        let mut roots: Vec<Oid> = Vec::new();
-        for (entry, cols) in by_entry {
-            if cols.len() > 1 {
-                roots.push(entry);
-            } else {
-                roots.extend(cols);
-            }
-        }
-        roots.sort();
-        let mut walks: Vec<Oid> = Vec::new();
-        for r in roots {
-            if !walks.iter().any(|w| r.starts_with(w)) {
-                walks.push(r);
-            }
-        }
-        let gets = scalars
-            .into_iter()
-            .filter(|s| !walks.iter().any(|w| s.starts_with(w)))
-            .collect();
-        Plan { gets, walks }
-    }
-}
-
-fn add_source(s: &Source, scalars: &mut BTreeSet<Oid>, columns: &mut BTreeSet<Oid>) {
-    if let Some(o) = &s.oid {
-        scalars.insert(o.clone());
-    }
-    if let Some(c) = &s.column {
-        columns.insert(c.clone());
-    }
-}
-
-fn add(o: &Option<Oid>, set: &mut BTreeSet<Oid>) {
-    if let Some(o) = o {
-        set.insert(o.clone());
-    }
-}
-
-fn collect(p: &Profile, scope: Scope, scalars: &mut BTreeSet<Oid>, columns: &mut BTreeSet<Oid>) {
-    let id = &p.identity;
-    let identity_lists: Vec<&Vec<Source>> = match scope {
-        Scope::Full => vec![
-            &id.vendor,
-            &id.model,
-            &id.serial,
-            &id.mac,
-            &id.firmware,
-            &id.name,
-            &id.hostname,
-            &id.location,
-            &id.contact,
-        ],
-        Scope::Status => vec![&id.serial, &id.mac],
-    };
-    for s in identity_lists.into_iter().flatten() {
-        add_source(s, scalars, columns);
-    }
-    for s in [&p.status.device, &p.status.printer, &p.status.errors]
-        .into_iter()
-        .flatten()
-    {
-        add_source(s, scalars, columns);
-    }
-    add(&p.status.display, columns);
-    add(&p.status.display_scalar, scalars);
-    if let Some(a) = &p.alerts {
-        for c in [
-            Some(&a.severity),
-            Some(&a.code),
-            Some(&a.description),
-            a.group.as_ref(),
-            a.training.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            columns.insert(c.clone());
-        }
-    }
-    if scope == Scope::Status {
-        return;
-    }
-    for c in &p.counters {
-        add_source(&c.source, scalars, columns);
-    }
-    for t in &p.counter_tables {
-        columns.insert(t.value.clone());
-        add(&t.key, columns);
-        add(&t.lookup, columns);
-    }
-    for r in &p.records {
-        scalars.insert(r.oid.clone());
-    }
-    if let Some(s) = &p.supplies {
-        columns.insert(s.description.clone());
-        columns.insert(s.level.clone());
-        for c in [
-            &s.max,
-            &s.kind,
-            &s.class,
-            &s.unit,
-            &s.colorant,
-            &s.colorant_names,
-        ] {
-            add(c, columns);
-        }
-    }
-    let c = &p.capabilities;
-    for r in c.color.iter().chain(&c.duplex) {
-        columns.insert(r.column.clone());
-    }
-    add(&c.trays, columns);
-    add(&c.tray_types, columns);
-}
 
 /// Builds the report from the generic profile and, when one matched, a vendor profile. For
 /// each field the vendor's value wins when it has one; otherwise the generic value stays.
@@ -464,57 +289,6 @@ fn status(report: &mut Report, p: &Profile, snap: &Snapshot, charset: Charset) {
     }
 }
 
-fn severity(level: i64) -> &'static str {
-    match level {
-        3 => "critical",
-        4 | 5 => "warning",
-        _ => "other",
-    }
-}
-
-/// `prtAlertGroup` numbers as names (RFC 3805 `PrtAlertGroupTC`).
-fn alert_group(n: i64) -> String {
-    match n {
-        1 => "other",
-        3 => "hostResourcesMIBStorageTable",
-        4 => "hostResourcesMIBDeviceTable",
-        5 => "generalPrinter",
-        6 => "cover",
-        7 => "localization",
-        8 => "input",
-        9 => "output",
-        10 => "marker",
-        11 => "markerSupplies",
-        12 => "markerColorant",
-        13 => "mediaPath",
-        14 => "channel",
-        15 => "interpreter",
-        16 => "consoleDisplayBuffer",
-        17 => "consoleLights",
-        18 => "alert",
-        30 => "finDevice",
-        31 => "finSupply",
-        32 => "finSupplyMediaInput",
-        33 => "finAttribute",
-        _ => return n.to_string(),
-    }
-    .into()
-}
-
-fn training(n: i64) -> String {
-    match n {
-        1 => "other",
-        2 => "unknown",
-        3 => "untrained",
-        4 => "trained",
-        5 => "fieldService",
-        6 => "management",
-        7 => "noInterventionRequired",
-        _ => return n.to_string(),
-    }
-    .into()
-}
-
 fn alerts(a: &AlertsTable, snap: &Snapshot, charset: Charset) -> Vec<Alert> {
     let mut out = Vec::new();
     for (index, sev) in snap.rows(&a.severity) {
@@ -667,97 +441,6 @@ fn records(report: &mut Report, r: &RecordSource, snap: &Snapshot, supplies: &mu
             });
         }
     }
-}
-
-/// `PrtMarkerSuppliesTypeTC` to a supply kind, or `None` for other/unknown.
-fn supply_kind(n: i64) -> Option<&'static str> {
-    Some(match n {
-        3 | 21 => "toner",
-        4 => "waste_toner",
-        5 | 6 => "ink",
-        7 | 13 => "ribbon",
-        8 | 14 | 24 => "waste_ink",
-        9 => "drum",
-        10 => "developer",
-        11 | 15 | 17 | 19 | 22 => "fuser",
-        18 => "cleaner_unit",
-        20 => "transfer_belt",
-        29 | 32 => "staples",
-        _ => return None,
-    })
-}
-
-/// A supply kind from its description, for rows typed other/unknown.
-fn kind_from_description(d: &str) -> &'static str {
-    let d = d.to_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| d.contains(w));
-    if has(&["waste", "resttoner", "collection", "récupér"]) {
-        if has(&["ink"]) {
-            "waste_ink"
-        } else {
-            "waste_toner"
-        }
-    } else if has(&["maintenance", "wartung", "kit"]) {
-        "maintenance_kit"
-    } else if has(&[
-        "drum",
-        "trommel",
-        "opc",
-        "imaging unit",
-        "photoconductor",
-        "tambour",
-    ]) {
-        "drum"
-    } else if has(&["fuser", "fixing", "fixier"]) {
-        "fuser"
-    } else if has(&["transfer", "belt"]) {
-        "transfer_belt"
-    } else if has(&["developer", "entwickler"]) {
-        "developer"
-    } else if has(&["staple", "heft"]) {
-        "staples"
-    } else if has(&["ink", "tinte"]) {
-        "ink"
-    } else if has(&["toner", "cartridge", "kassette", "print cartridge"]) {
-        "toner"
-    } else {
-        "other"
-    }
-}
-
-/// A colour named in a colorant value or a description.
-pub fn color_from_text(t: &str) -> Option<&'static str> {
-    let t = t.to_lowercase();
-    let has = |w: &str| t.contains(w);
-    Some(if has("light cyan") || has("photo cyan") {
-        "light_cyan"
-    } else if has("light magenta") || has("photo magenta") {
-        "light_magenta"
-    } else if has("cyan") {
-        "cyan"
-    } else if has("magenta") {
-        "magenta"
-    } else if has("yellow") || has("gelb") || has("jaune") {
-        "yellow"
-    } else if has("black") || has("schwarz") || has("noir") || has("nero") || has("negro") {
-        "black"
-    } else {
-        return None;
-    })
-}
-
-fn part_number(d: &str) -> String {
-    for marker in ["PN ", "P/N ", "PN:", "P/N:"] {
-        if let Some(i) = d.find(marker) {
-            let rest = d[i + marker.len()..].trim();
-            return rest
-                .split([' ', ',', ';', ')'])
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-        }
-    }
-    String::new()
 }
 
 fn supplies(t: &SuppliesTable, snap: &Snapshot, charset: Charset) -> Vec<Supply> {
@@ -967,20 +650,5 @@ mod tests {
             Scope::Status,
         );
         assert!(r.status.unwrap().errors.is_empty());
-    }
-
-    #[test]
-    fn plan_groups_columns_by_table() {
-        let pack = Pack::load(None).unwrap();
-        let plan = Plan::for_profiles(&[&pack.generic], Scope::Full);
-        let supplies: Oid = "1.3.6.1.2.1.43.11.1.1".parse().unwrap();
-        assert!(plan.walks.contains(&supplies), "{:?}", plan.walks);
-        assert!(
-            plan.gets
-                .iter()
-                .any(|o| o.to_string() == "1.3.6.1.2.1.1.5.0")
-        );
-        let status = Plan::for_profiles(&[&pack.generic], Scope::Status);
-        assert!(!status.walks.contains(&supplies));
     }
 }

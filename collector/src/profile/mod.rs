@@ -8,6 +8,8 @@
 
 pub mod allowlist;
 mod eval;
+mod mib;
+mod plan;
 pub mod transform;
 
 use std::collections::BTreeMap;
@@ -17,7 +19,9 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::snmp::Oid;
-pub use eval::{Plan, Scope, Snapshot, color_from_text, evaluate};
+pub use eval::evaluate;
+pub use mib::color_from_text;
+pub use plan::{Plan, Scope, Snapshot};
 use transform::Named;
 
 /// The built-in pack, compiled into the binary.
