@@ -73,18 +73,21 @@ start_clickhouse() {
     die "ClickHouse did not answer on $CH_URL within 60 s (logs in $CH_DIR/log)"
 }
 
-# net-snmp's agent and tools (snmpd, snmpwalk, snmpbulkwalk) from Debian's packages.
-install_snmp_tools() {
-    command -v snmpd >/dev/null 2>&1 && command -v snmpbulkwalk >/dev/null 2>&1 && return 0
-    [ -x /usr/sbin/snmpd ] && command -v snmpbulkwalk >/dev/null 2>&1 && return 0
+# net-snmp's agent and tools (snmpd, snmpwalk, snmpbulkwalk) and tinyproxy, an HTTP proxy for
+# the collector's proxy test, from Debian's packages.
+install_test_tools() {
+    if [ -x /usr/sbin/snmpd ] && command -v snmpbulkwalk >/dev/null 2>&1 \
+        && command -v tinyproxy >/dev/null 2>&1; then
+        return 0
+    fi
     if [ -r /etc/debian_version ] && command -v apt-get >/dev/null 2>&1; then
         local sudo=""
         [ "$(id -u)" = 0 ] || sudo="sudo"
-        say "installing snmp and snmpd from Debian's packages"
+        say "installing snmp, snmpd and tinyproxy from Debian's packages"
         $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq snmp snmpd >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq snmp snmpd tinyproxy >/dev/null
     else
-        say "snmpd/snmpwalk not found: the net-snmp interoperability tests will be skipped"
+        say "snmpd, snmpwalk or tinyproxy not found: the tests that need them will be skipped"
     fi
 }
 
@@ -127,7 +130,7 @@ stop_pidfile() {
 
 cmd_test() {
     start_clickhouse
-    install_snmp_tools
+    install_test_tools
     python_env
     export FLEET_TEST_CLICKHOUSE_URL="$CH_URL"
     cd "$ROOT"

@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use fleet_collector::config::Config;
@@ -67,12 +68,7 @@ fn report(serial: &str) -> Report {
     r
 }
 
-async fn collector(
-    dir: &std::path::Path,
-    url: &str,
-    token: &str,
-    transport: Kind,
-) -> Arc<Collector> {
+async fn collector(dir: &Path, url: &str, token: &str, transport: Kind) -> Arc<Collector> {
     let mut c: Config = toml::from_str("").unwrap();
     c.data_dir = dir.join("data");
     c.server.url = url.into();
@@ -177,6 +173,70 @@ async fn tls_with_a_private_ca_for_every_transport() {
         let c = Collector::open(config, path).await.unwrap();
         c.spool_batch(&[report(&format!("TLS{i}"))], false).unwrap();
         assert_eq!(c.deliver_some().await, Ok(true), "{kind:?}");
+    }
+    assert_eq!(store.count(Table::Devices, "1").await.unwrap(), 3);
+    gw.shutdown().await;
+    store.drop_database().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_transport_goes_through_an_http_proxy() {
+    let Some(tinyproxy) = ["/usr/bin/tinyproxy", "/usr/sbin/tinyproxy"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        println!("SKIPPED: tinyproxy is not installed (Debian package `tinyproxy`)");
+        return;
+    };
+    let (gw, store, token) = gateway("collector_proxy").await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_tcp_port();
+    let conf = dir.path().join("tinyproxy.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "Port {port}\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\n\
+             LogLevel Error\nMaxClients 50\n"
+        ),
+    )
+    .unwrap();
+    let _proxy = support::Proc::spawn(
+        std::process::Command::new(tinyproxy)
+            .args(["-d", "-c"])
+            .arg(&conf),
+    );
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "tinyproxy does not listen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let url = format!("http://{}", gw.local_addr());
+    for (i, kind) in [Kind::Grpc, Kind::Protobuf, Kind::Xmlrpc]
+        .into_iter()
+        .enumerate()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let c = collector(dir.path(), &url, &token, kind).await;
+        let mut config = c.config();
+        config.server.proxy = Some(format!("http://127.0.0.1:{port}"));
+        c.reconfigure(config.clone()).unwrap();
+        c.spool_batch(&[report(&format!("P{i}"))], false).unwrap();
+        assert_eq!(
+            c.deliver_some().await,
+            Ok(true),
+            "{kind:?} through the proxy"
+        );
+        // A proxy that is not there: the batch cannot leave, so traffic goes by the proxy.
+        config.server.proxy = Some("http://127.0.0.1:9".into());
+        c.reconfigure(config).unwrap();
+        c.spool_batch(&[report(&format!("Q{i}"))], false).unwrap();
+        assert!(
+            c.deliver_some().await.is_err(),
+            "{kind:?} went around the proxy"
+        );
     }
     assert_eq!(store.count(Table::Devices, "1").await.unwrap(), 3);
     gw.shutdown().await;

@@ -40,14 +40,13 @@ impl Grpc {
             }
             endpoint = endpoint.tls_config(tls).map_err(|e| format!("TLS: {e}"))?;
         }
-        if server.proxy.is_some() {
-            return Err(
-                "server.proxy works with the protobuf and xmlrpc transports; gRPC \
-                        cannot go through an HTTP proxy yet"
-                    .into(),
-            );
-        }
-        let client = IngestClient::new(endpoint.connect_lazy())
+        let channel = match &server.proxy {
+            Some(proxy) => {
+                endpoint.connect_with_connector_lazy(super::proxy::ConnectProxy::new(proxy)?)
+            }
+            None => endpoint.connect_lazy(),
+        };
+        let client = IngestClient::new(channel)
             .send_compressed(tonic::codec::CompressionEncoding::Gzip)
             .max_decoding_message_size(16 << 20);
         let authorization = format!("Bearer {}", server.token)

@@ -3,6 +3,7 @@
 
 mod grpc;
 mod http;
+mod proxy;
 
 use std::time::Duration;
 
