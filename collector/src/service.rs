@@ -36,6 +36,10 @@ pub struct DeviceState {
     pub last_report: Option<Report>,
     #[serde(skip)]
     pub last_full: Option<Instant>,
+    /// The last poll of any kind, answered or not: a device that fails is not retried before
+    /// the next status interval.
+    #[serde(skip)]
+    pub last_try: Option<Instant>,
     /// Open critical alerts already sent, by `(index, code)`.
     #[serde(skip)]
     pub sent_critical: BTreeSet<(i64, i64)>,
@@ -270,7 +274,11 @@ impl Collector {
                 let devices = self.devices.lock().expect("not poisoned");
                 devices
                     .values()
-                    .filter(|d| forced || d.last_full.is_none_or(|t| t.elapsed() >= full_every))
+                    .filter(|d| {
+                        let due = d.last_full.is_none_or(|t| t.elapsed() >= full_every);
+                        let rested = d.last_try.is_none_or(|t| t.elapsed() >= status_every);
+                        forced || (due && rested)
+                    })
                     .map(|d| d.address)
                     .collect()
             };
@@ -296,6 +304,7 @@ impl Collector {
                     // "Poll now": a full read of every device.
                     for d in self.devices.lock().expect("not poisoned").values_mut() {
                         d.last_full = None;
+                        d.last_try = None;
                     }
                 }
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -378,8 +387,9 @@ impl Collector {
             limits: WalkLimits::default(),
         };
         let (credentials_index, known_identity, full_needed) = {
-            let devices = self.devices.lock().expect("not poisoned");
-            let d = devices.get(&address)?;
+            let mut devices = self.devices.lock().expect("not poisoned");
+            let d = devices.get_mut(&address)?;
+            d.last_try = Some(Instant::now());
             (d.credentials, d.identity.clone(), d.identity.is_empty())
         };
         let scope = if full_needed { Scope::Full } else { scope };
@@ -655,6 +665,7 @@ fn new_device(address: SocketAddr, credentials: usize) -> DeviceState {
         unreachable: false,
         last_report: None,
         last_full: None,
+        last_try: None,
         sent_critical: BTreeSet::new(),
         last_error: None,
     }
