@@ -33,6 +33,10 @@ pub struct Config {
     /// A folder of profiles that override and extend the built-in pack (reloaded on SIGHUP).
     #[serde(default)]
     pub profiles_dir: Option<PathBuf>,
+    /// `data_dir` as written in the file, which `save` writes back (a relative folder stays
+    /// relative).
+    #[serde(skip)]
+    pub written_data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -223,6 +227,7 @@ impl Config {
         let mut config: Config =
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         // A relative data folder is relative to the configuration file.
+        config.written_data_dir = Some(config.data_dir.clone());
         if config.data_dir.is_relative()
             && let Some(parent) = path.parent()
         {
@@ -275,6 +280,12 @@ impl Config {
                 self.snmp.timeout_ms
             ));
         }
+        if self.snmp.retries > 10 || !(1..=6).contains(&self.snmp.wake_attempts) {
+            return Err(format!(
+                "snmp.retries = {} (allowed: 0 to 10), snmp.wake_attempts = {} (allowed: 1 to 6)",
+                self.snmp.retries, self.snmp.wake_attempts
+            ));
+        }
         if self.snmp.concurrency == 0 || self.snmp.requests_per_second == 0 {
             return Err("snmp.concurrency and snmp.requests_per_second must be above 0".into());
         }
@@ -296,9 +307,22 @@ impl Config {
 
     /// Writes the configuration back (the status page's edits), atomically.
     pub fn save(&self, path: &Path) -> Result<(), String> {
-        let text = toml::to_string_pretty(self).map_err(|e| e.to_string())?;
+        let mut written = self.clone();
+        if let Some(d) = &self.written_data_dir {
+            written.data_dir = d.clone();
+        }
+        let text = toml::to_string_pretty(&written).map_err(|e| e.to_string())?;
         let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        let fail = |e: std::io::Error| format!("{}: {e}", tmp.display());
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        // The file holds the token and the SNMP secrets: readable by its owner only.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp).map_err(fail)?;
+        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(fail)?;
+        file.sync_all().map_err(fail)?;
+        drop(file);
         std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
     }
 }

@@ -21,6 +21,11 @@ pub const MAX_ADDRESSES: usize = 65_536;
 pub fn parse_range(s: &str) -> Result<Vec<Ipv4Addr>, String> {
     let s = s.trim();
     if let Ok(net) = s.parse::<ipnet::Ipv4Net>() {
+        if 1usize << (32 - u32::from(net.prefix_len())) > MAX_ADDRESSES {
+            return Err(format!(
+                "`{s}`: more than {MAX_ADDRESSES} addresses (a /16 at most)"
+            ));
+        }
         let hosts: Vec<Ipv4Addr> = net.hosts().collect();
         return Ok(hosts);
     }
@@ -176,5 +181,7 @@ mod tests {
         assert!(parse_range("10.0.0.9-10.0.0.5").is_err());
         assert!(parse_range("printer.local").is_err());
         assert!(parse_range("10.0.0.0-10.2.0.0").is_err());
+        assert!(parse_range("10.0.0.0/8").is_err());
+        assert_eq!(parse_range("10.0.0.0/16").unwrap().len(), 65_534);
     }
 }

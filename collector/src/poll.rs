@@ -141,13 +141,21 @@ impl Poller<'_> {
         }
         for root in &plan.walks {
             let mut result = snmp::walk(&*session, root, bulk, limits).await;
-            if bulk && matches!(&result, Err(e) if !e.is_timeout()) {
-                // GETBULK misbehaves on this agent: fall back to GETNEXT for the rest.
+            if bulk && result.is_err() {
+                // GETBULK misbehaves on this agent (a wrong answer, or none: some agents drop
+                // GETBULK silently): fall back to GETNEXT for the rest of the poll.
                 bulk = false;
                 result = snmp::walk(&*session, root, false, limits).await;
             }
             match result {
                 Ok(rows) => snapshot.values.extend(rows),
+                Err(e) if e.is_timeout() => {
+                    // Silent even to GETNEXT: the device went away mid-poll. Keep what was read.
+                    warnings.push(format!(
+                        "walk of {root}: {e}; the remaining walks were skipped"
+                    ));
+                    break;
+                }
                 Err(e) => warnings.push(format!("walk of {root}: {e}")),
             }
         }

@@ -79,6 +79,8 @@ pub struct Collector {
     transport: RwLock<Option<Arc<dyn Transport>>>,
     pub health: Mutex<Health>,
     wake_delivery: Notify,
+    /// "Send now": wakes delivery even during a backoff.
+    send_now: Notify,
     pub poll_now: Notify,
     pub discover_now: Notify,
     pub stop: CancellationToken,
@@ -141,6 +143,7 @@ impl Collector {
                 ..Health::default()
             }),
             wake_delivery: Notify::new(),
+            send_now: Notify::new(),
             poll_now: Notify::new(),
             discover_now: Notify::new(),
             stop: CancellationToken::new(),
@@ -161,11 +164,17 @@ impl Collector {
     pub fn reconfigure(&self, config: Config) -> Result<(), String> {
         config.check()?;
         config.save(&self.config_path)?;
+        if config.credentials != self.config().credentials {
+            // Remembered indices may point at other sets now: start each device from the top.
+            for d in self.devices.lock().expect("not poisoned").values_mut() {
+                d.credentials = 0;
+            }
+        }
         let transport = deliver::transport(&config.server).ok().map(Arc::from);
         *self.transport.write().expect("not poisoned") = transport;
         *self.config.write().expect("not poisoned") = config;
         self.discover_now.notify_one();
-        self.wake_delivery.notify_one();
+        self.send_now.notify_one();
         Ok(())
     }
 
@@ -185,7 +194,7 @@ impl Collector {
     }
 
     pub fn send_now(&self) {
-        self.wake_delivery.notify_one();
+        self.send_now.notify_one();
     }
 
     /// Runs every loop until `stop` is cancelled.
@@ -237,8 +246,11 @@ impl Collector {
         .await;
         let mut devices = self.devices.lock().expect("not poisoned");
         for f in &found {
+            // New devices get their first full read at the next tick of the poll loop; known
+            // ones keep their schedule, with the credential set that answered now.
             devices
                 .entry(f.address)
+                .and_modify(|d| d.credentials = f.credentials)
                 .or_insert_with(|| new_device(f.address, f.credentials));
         }
         for a in fixed {
@@ -251,8 +263,6 @@ impl Collector {
             "discovery finished"
         );
         self.health.lock().expect("not poisoned").last_discovery = Some(now_text());
-        drop(devices);
-        self.poll_now.notify_one();
     }
 
     async fn poll_loop(self: Arc<Self>) {
@@ -402,6 +412,18 @@ impl Collector {
             let Some(c) = config.credentials.get(i) else {
                 continue;
             };
+            if i != credentials_index && matches!(result, Err(PollError::Unreachable { .. })) {
+                // v1/v2c agents ignore a wrong community: after silence, ask the other sets
+                // with a short discovery probe first, so an offline device costs little.
+                let one = std::slice::from_ref(c);
+                let engine = &*self.engine;
+                if crate::discover::identify(engine, &pack, address, one)
+                    .await
+                    .is_none()
+                {
+                    continue;
+                }
+            }
             result = poller.poll(address, c, scope).await;
             used = i;
             match &result {
@@ -409,7 +431,8 @@ impl Collector {
                 Err(PollError::Snmp {
                     source: crate::snmp::SnmpError::Auth(_),
                     ..
-                }) => continue,
+                })
+                | Err(PollError::Unreachable { .. }) => continue,
                 Err(_) => break,
             }
         }
@@ -507,7 +530,8 @@ impl Collector {
             Err(e) => {
                 metrics::counter!(m::POLL_FAILURES).increment(1);
                 let unreachable_after = config.snmp.unreachable_after.max(1);
-                if !config.discovery.ranges.is_empty() {
+                let first_failure = devices.get(&address).is_some_and(|d| d.failures == 0);
+                if first_failure && !config.discovery.ranges.is_empty() {
                     let mut last = self.last_loss_sweep.lock().expect("not poisoned");
                     if last.is_none_or(|t| t.elapsed() >= LOSS_SWEEP_GAP) {
                         *last = Some(Instant::now());
@@ -530,7 +554,14 @@ impl Collector {
 
     /// Encodes and spools one batch; durable on return.
     pub fn spool_batch(&self, reports: &[Report], critical: bool) -> Result<u64, String> {
-        let devices: Vec<proto::DeviceReport> = reports.iter().map(Report::to_proto).collect();
+        self.spool_protos(reports.iter().map(Report::to_proto).collect(), critical)
+    }
+
+    fn spool_protos(
+        &self,
+        devices: Vec<proto::DeviceReport>,
+        critical: bool,
+    ) -> Result<u64, String> {
         let (seq, dropped) = self
             .spool
             .push(critical, |seq| {
@@ -570,22 +601,27 @@ impl Collector {
     async fn delivery_loop(self: Arc<Self>) {
         let mut attempt: u32 = 0;
         loop {
-            let wait = match self.deliver_some().await {
-                Ok(true) => {
-                    attempt = 0;
-                    continue;
+            match self.deliver_some().await {
+                Ok(true) => attempt = 0,
+                Ok(false) => {
+                    tokio::select! {
+                        _ = self.stop.cancelled() => return,
+                        _ = self.wake_delivery.notified() => {}
+                        _ = self.send_now.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                    }
                 }
-                Ok(false) => Duration::from_secs(30),
                 Err(after) => {
                     attempt += 1;
                     let backoff = deliver::backoff(attempt, Duration::from_secs(300));
-                    after.map_or(backoff, |a| a.max(backoff))
+                    let wait = after.map_or(backoff, |a| a.max(backoff));
+                    // New readings do not cut a backoff or a Retry-After short; "send now" does.
+                    tokio::select! {
+                        _ = self.stop.cancelled() => return,
+                        _ = self.send_now.notified() => {}
+                        _ = tokio::time::sleep(wait) => {}
+                    }
                 }
-            };
-            tokio::select! {
-                _ = self.stop.cancelled() => return,
-                _ = self.wake_delivery.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
             }
         }
     }
@@ -605,9 +641,8 @@ impl Collector {
             let batch = match proto::Batch::decode(b.body.as_slice()) {
                 Ok(batch) => batch,
                 Err(e) => {
-                    let _ = self
-                        .spool
-                        .bury(b.seq, &format!("undecodable spool entry: {e}"));
+                    let reason = format!("undecodable spool entry: {e}");
+                    self.spool.bury(b.seq, &reason).map_err(|_| None)?;
                     continue;
                 }
             };
@@ -627,7 +662,22 @@ impl Collector {
                     h.last_delivery_error = None;
                     h.deliveries += 1;
                 }
-                Err(SendError::Refused(reason)) => {
+                Err(SendError::TooLarge(reason)) if batch.devices.len() > 1 => {
+                    // Split in two, spool both halves (durable), then drop the original.
+                    let half = batch.devices.len() / 2;
+                    let (first, second) = batch.devices.split_at(half);
+                    for part in [first, second] {
+                        self.spool_protos(part.to_vec(), b.critical)
+                            .map_err(|_| None)?;
+                    }
+                    self.spool.ack(b.seq).map_err(|_| None)?;
+                    tracing::warn!(
+                        seq = b.seq,
+                        "the gateway found a batch too large: split in two ({reason})"
+                    );
+                    return Ok(true);
+                }
+                Err(SendError::TooLarge(reason)) | Err(SendError::Refused(reason)) => {
                     tracing::error!(
                         seq = b.seq,
                         "the gateway refused a batch for good, kept in the dead table: {reason}"
@@ -671,11 +721,12 @@ fn new_device(address: SocketAddr, credentials: usize) -> DeviceState {
     }
 }
 
-/// The identity the collector tracks a device by: vendor and serial, or the MAC address.
+/// The identity the collector tracks a device by: its serial number, or its MAC address.
+/// (The vendor stays out: a status poll does not read the model the brand may come from.)
 pub fn identity_key(r: &Report) -> String {
     let i = &r.identity;
     if !i.serial.is_empty() {
-        format!("{}|{}", i.vendor.to_lowercase(), i.serial)
+        format!("serial|{}", i.serial)
     } else if !i.mac.is_empty() {
         format!("mac|{}", i.mac)
     } else {

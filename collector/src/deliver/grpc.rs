@@ -98,7 +98,7 @@ impl Transport for Grpc {
                     Err(match status.code() {
                         Code::Unauthenticated | Code::PermissionDenied => SendError::Auth(reason),
                         Code::ResourceExhausted if reason.contains("too large") => {
-                            SendError::Refused(reason)
+                            SendError::TooLarge(reason)
                         }
                         Code::ResourceExhausted | Code::Unavailable | Code::Aborted => {
                             SendError::RetryLater {

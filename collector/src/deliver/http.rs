@@ -103,7 +103,8 @@ impl Http {
                 after,
                 reason: text(),
             }),
-            400 | 413 | 422 => Err(SendError::Refused(text())),
+            413 => Err(SendError::TooLarge(text())),
+            400 | 422 => Err(SendError::Refused(text())),
             other => Err(SendError::Network(format!("HTTP {other}: {}", text()))),
         }
     }
@@ -135,6 +136,9 @@ impl Http {
             .bytes()
             .await
             .map_err(|e| SendError::Network(e.to_string()))?;
+        if status.as_u16() == 413 {
+            return Err(SendError::TooLarge(format!("HTTP {status}")));
+        }
         if !status.is_success() {
             return Err(SendError::Network(format!("HTTP {status}")));
         }
@@ -147,7 +151,8 @@ impl Http {
                     after,
                     reason: message,
                 },
-                2 | 3 | 4 | 7 | 8 => SendError::Refused(format!("fault {code}: {message}")),
+                4 => SendError::TooLarge(message),
+                2 | 3 | 7 | 8 => SendError::Refused(format!("fault {code}: {message}")),
                 _ => SendError::Network(format!("fault {code}: {message}")),
             }),
             xmlrpc::Response::Value(v) => Ok(stored_of(&v)),

@@ -32,6 +32,9 @@ pub enum SendError {
     /// The token was refused. Retried with backoff (an operator may fix the token).
     #[error("the gateway refused the token: {0}")]
     Auth(String),
+    /// The batch is above the gateway's size limit: split it and send the halves.
+    #[error("the batch is too large for the gateway: {0}")]
+    TooLarge(String),
     /// The gateway refused the batch itself; sending it again cannot succeed.
     #[error("the gateway refused the batch: {0}")]
     Refused(String),

@@ -159,7 +159,8 @@ impl SnmpEngine for AsyncSnmpEngine {
                 let retry = if retries == 0 {
                     engine::Retry::none()
                 } else {
-                    engine::Retry::fixed(retries, Duration::ZERO).expect("a small retry count")
+                    engine::Retry::fixed(retries.min(16), Duration::ZERO)
+                        .expect("at most 16 retries are valid")
                 };
                 let builder = engine::Client::builder(peer, auth.clone());
                 let builder = match &des {

@@ -167,6 +167,17 @@ fn row(th: &str, td: &str) -> String {
     format!("<tr><th>{th}</th><td>{td}</td></tr>")
 }
 
+/// A proxy URL with any password replaced by `***`, for display.
+fn without_password(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// HTML-escapes text.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -474,7 +485,10 @@ fn settings_body(page: &Page, csrf: &str, message: &str) -> String {
             ("grpc", transport("grpc")),
             ("protobuf", transport("protobuf")),
             ("xmlrpc", transport("xmlrpc")),
-            ("proxy", &esc(c.server.proxy.as_deref().unwrap_or(""))),
+            (
+                "proxy",
+                &esc(&without_password(c.server.proxy.as_deref().unwrap_or(""))),
+            ),
             ("credentials", &creds),
         ],
     ));
@@ -545,7 +559,13 @@ fn apply_settings(
     if !token.is_empty() {
         c.server.token = token;
     }
-    let proxy = get("proxy");
+    let mut proxy = get("proxy");
+    // The form shows the proxy without its password: unchanged, the stored one stays.
+    if let Some(stored) = &c.server.proxy
+        && without_password(stored) == proxy
+    {
+        proxy = stored.clone();
+    }
     c.server.proxy = (!proxy.is_empty()).then_some(proxy);
     let mut kept = Vec::new();
     for (i, cr) in c.credentials.iter().enumerate() {
