@@ -242,3 +242,35 @@ async fn every_transport_goes_through_an_http_proxy() {
     gw.shutdown().await;
     store.drop_database().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_too_large_for_the_gateway_is_split_until_it_fits() {
+    let (gw, store, token) =
+        gateway_with("collector_split", |c| c.limits.max_body_bytes = 3000).await;
+    let url = format!("http://{}", gw.local_addr());
+    for (t, kind) in [Kind::Protobuf, Kind::Xmlrpc].into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = collector(dir.path(), &url, &token, kind).await;
+        let reports: Vec<Report> = (0..8)
+            .map(|i| {
+                let mut r = report(&format!("S{t}-{i}"));
+                r.identity.location = format!("{} building, {}", "long ".repeat(40), i);
+                r
+            })
+            .collect();
+        c.spool_batch(&reports, false).unwrap();
+        for _ in 0..40 {
+            if c.spool.depth().unwrap().batches == 0 {
+                break;
+            }
+            c.deliver_some()
+                .await
+                .unwrap_or_else(|e| panic!("{kind:?}: {e:?}"));
+        }
+        let depth = c.spool.depth().unwrap();
+        assert_eq!((depth.batches, depth.dead), (0, 0), "{kind:?}");
+    }
+    assert_eq!(store.count(Table::Devices, "1").await.unwrap(), 16);
+    gw.shutdown().await;
+    store.drop_database().await.unwrap();
+}
