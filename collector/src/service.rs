@@ -343,23 +343,27 @@ impl Collector {
             let this = self.clone();
             tasks.spawn(async move {
                 let _permit = permit;
-                this.poll_one(address, scope).await
+                (address, this.poll_one(address, scope).await)
             });
         }
+        // New critical alerts first, in batches of their own, so they are delivered first.
+        let mut critical = Vec::new();
         let mut reports = Vec::new();
-        let mut critical = false;
         while let Some(r) = tasks.join_next().await {
-            if let Ok(Some((report, new_critical))) = r {
-                critical |= new_critical;
-                reports.push(report);
+            match r {
+                Ok((address, Some((report, true)))) => critical.push((address, report)),
+                Ok((address, Some((report, false)))) => reports.push((address, report)),
+                Ok((_, None)) => {}
+                Err(e) => tracing::error!("a poll task failed: {e}"),
             }
         }
+        let count_reports = critical.len() + reports.len();
         let seconds = started.elapsed().as_secs_f64();
         metrics::histogram!(m::POLL_SECONDS).record(seconds);
         tracing::info!(
             ?scope,
             devices = count,
-            reports = reports.len(),
+            reports = count_reports,
             seconds,
             "poll round finished"
         );
@@ -368,13 +372,26 @@ impl Collector {
             h.last_poll = Some(now_text());
             h.last_poll_seconds = Some(seconds);
         }
-        if reports.is_empty() {
+        if count_reports == 0 {
             return;
         }
-        for chunk in reports.chunks(config.server.batch_devices) {
-            if let Err(e) = self.spool_batch(chunk, critical) {
-                tracing::error!("cannot spool {} reports: {e}", chunk.len());
-                self.health.lock().expect("not poisoned").last_poll_error = Some(e);
+        for (list, is_critical) in [(critical, true), (reports, false)] {
+            for chunk in list.chunks(config.server.batch_devices) {
+                let batch: Vec<Report> = chunk.iter().map(|(_, r)| r.clone()).collect();
+                if let Err(e) = self.spool_batch(&batch, is_critical) {
+                    tracing::error!("cannot spool {} reports: {e}", chunk.len());
+                    self.health.lock().expect("not poisoned").last_poll_error = Some(e);
+                    // Not spooled, so not sent: forget what these devices last reported, so
+                    // that the next poll sends their state (and their critical alerts) again.
+                    let mut devices = self.devices.lock().expect("not poisoned");
+                    for (address, _) in chunk {
+                        if let Some(d) = devices.get_mut(address) {
+                            d.sent_critical.clear();
+                            d.last_report = None;
+                            d.last_full = None;
+                        }
+                    }
+                }
             }
         }
         self.wake_delivery.notify_one();
@@ -500,6 +517,7 @@ impl Collector {
                 let d = devices
                     .entry(address)
                     .or_insert_with(|| new_device(address, used));
+                let remembered = (d.credentials, d.identity.clone());
                 d.credentials = used;
                 d.failures = 0;
                 d.unreachable = false;
@@ -520,7 +538,10 @@ impl Collector {
                 });
                 let merged = merge_last(d.last_report.take(), &report, scope);
                 d.last_report = Some(merged);
-                save_device(&self.spool, d);
+                // Persisted only when it changes: a write per poll would fsync for nothing.
+                if remembered != (d.credentials, d.identity.clone()) {
+                    save_device(&self.spool, d);
+                }
                 let unreachable = devices.values().filter(|d| d.unreachable).count();
                 metrics::gauge!(m::DEVICES).set(devices.len() as f64);
                 metrics::gauge!(m::DEVICES_UNREACHABLE).set(unreachable as f64);
