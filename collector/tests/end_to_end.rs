@@ -10,10 +10,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fleet_ingest::Gateway;
-use fleet_ingest::auth::new_token;
 use fleet_ingest::config::FileConfig;
 use fleet_store::testing::fresh_settings;
-use fleet_store::{ClickHouseSettings, Store, TokenRecord, datetime};
+use fleet_store::{ClickHouseSettings, Store};
 use support::Proc;
 
 struct ClickHouse {
@@ -60,29 +59,6 @@ impl ClickHouse {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
-}
-
-async fn token(store: &Store) -> String {
-    let tenant = store.create_tenant("e2e", None).await.unwrap();
-    let collector = store
-        .ensure_collector(tenant.tenant_id, "site-1")
-        .await
-        .unwrap();
-    let token = new_token();
-    let now = datetime(time::OffsetDateTime::now_utc());
-    store
-        .add_token(&TokenRecord {
-            token_hash: token.hash,
-            token_prefix: token.prefix,
-            collector_id: collector.collector_id,
-            tenant_id: tenant.tenant_id,
-            created_at: now,
-            revoked: 0,
-            updated_at: now,
-        })
-        .await
-        .unwrap();
-    token.token
 }
 
 async fn gateway(settings: &ClickHouseSettings, listen: SocketAddr) -> Gateway {
@@ -192,7 +168,7 @@ async fn sim_to_clickhouse_with_outages_kill9_and_moves() {
         .await
         .expect("test ClickHouse is reachable");
     store.migrate().await.unwrap();
-    let token = token(&store).await;
+    let token = support::collector_token(&store, "e2e", "site-1").await;
     let ch = ClickHouse {
         http: reqwest::Client::new(),
         settings: settings.clone(),

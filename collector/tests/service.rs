@@ -11,10 +11,9 @@ use fleet_collector::deliver::Kind;
 use fleet_collector::report::{Identity, Report};
 use fleet_collector::service::Collector;
 use fleet_ingest::Gateway;
-use fleet_ingest::auth::new_token;
 use fleet_ingest::config::FileConfig;
 use fleet_store::testing::fresh_settings;
-use fleet_store::{Store, Table, TokenRecord, datetime};
+use fleet_store::{Store, Table};
 
 async fn gateway(label: &str) -> (Gateway, Store, String) {
     gateway_with(label, |_| {}).await
@@ -30,30 +29,12 @@ async fn gateway_with(
         .await
         .expect("test ClickHouse is reachable");
     store.migrate().await.unwrap();
-    let tenant = store.create_tenant("svc", None).await.unwrap();
-    let collector = store
-        .ensure_collector(tenant.tenant_id, "site")
-        .await
-        .unwrap();
-    let token = new_token();
-    let now = datetime(time::OffsetDateTime::now_utc());
-    store
-        .add_token(&TokenRecord {
-            token_hash: token.hash,
-            token_prefix: token.prefix,
-            collector_id: collector.collector_id,
-            tenant_id: tenant.tenant_id,
-            created_at: now,
-            revoked: 0,
-            updated_at: now,
-        })
-        .await
-        .unwrap();
+    let token = support::collector_token(&store, "svc", "site").await;
     let mut config = FileConfig::default();
     config.server.listen = "127.0.0.1:0".parse().unwrap();
     adjust(&mut config);
     let gw = Gateway::start(config, settings).await.unwrap();
-    (gw, store, token.token)
+    (gw, store, token)
 }
 
 fn report(serial: &str) -> Report {

@@ -58,34 +58,38 @@ impl Http {
         })
     }
 
+    /// Sends one POST; returns the status, any `Retry-After`, and the body.
+    async fn post(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(u16, Option<Duration>, bytes::Bytes), SendError> {
+        let network = |e: reqwest::Error| SendError::Network(e.to_string());
+        let response = request.send().await.map_err(network)?;
+        let status = response.status().as_u16();
+        let header = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok());
+        let after = super::retry_after(header);
+        let body = response.bytes().await.map_err(network)?;
+        Ok((status, after, body))
+    }
+
     async fn protobuf(&self, encoded: &[u8]) -> Result<Stored, SendError> {
-        let response = self
+        let request = self
             .client
             .post(&self.url)
             .bearer_auth(&self.token)
             .header("content-type", "application/x-protobuf")
-            .body(encoded.to_vec())
-            .send()
-            .await
-            .map_err(|e| SendError::Network(e.to_string()))?;
-        let status = response.status();
-        let after = super::retry_after(
-            response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok()),
-        );
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| SendError::Network(e.to_string()))?;
+            .body(encoded.to_vec());
+        let (status, after, body) = self.post(request).await?;
         let text = || {
             String::from_utf8_lossy(&body)
                 .chars()
                 .take(300)
                 .collect::<String>()
         };
-        match status.as_u16() {
+        match status {
             200 => {
                 let r = proto::SubmitResult::decode(body.as_ref())
                     .map_err(|e| SendError::Network(format!("bad answer: {e}")))?;
@@ -117,29 +121,16 @@ impl Http {
                 xmlrpc::batch_to_value(batch),
             ],
         );
-        let response = self
+        let request = self
             .client
             .post(&self.url)
             .header("content-type", "text/xml")
-            .body(call)
-            .send()
-            .await
-            .map_err(|e| SendError::Network(e.to_string()))?;
-        let status = response.status();
-        let after = super::retry_after(
-            response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok()),
-        );
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| SendError::Network(e.to_string()))?;
-        if status.as_u16() == 413 {
+            .body(call);
+        let (status, after, body) = self.post(request).await?;
+        if status == 413 {
             return Err(SendError::TooLarge(format!("HTTP {status}")));
         }
-        if !status.is_success() {
+        if !(200..300).contains(&status) {
             return Err(SendError::Network(format!("HTTP {status}")));
         }
         let decoded = xmlrpc::decode_response(&body, &xmlrpc::DecodeLimits::default())

@@ -12,7 +12,7 @@ use async_snmp::handler::{
 use tokio_util::sync::CancellationToken;
 
 use super::Fleet;
-use crate::snmp::backend::to_engine;
+use crate::snmp::backend::{auth_protocol, priv_protocol, to_engine};
 use crate::snmp::{AuthProtocol, Oid, PrivProtocol};
 
 /// The SNMPv3 user every simulated device accepts.
@@ -79,26 +79,6 @@ impl MibHandler for Handler {
                 },
             )
         })
-    }
-}
-
-fn auth_protocol(p: AuthProtocol) -> engine::AuthProtocol {
-    match p {
-        AuthProtocol::Md5 => engine::AuthProtocol::Md5,
-        AuthProtocol::Sha => engine::AuthProtocol::Sha1,
-        AuthProtocol::Sha224 => engine::AuthProtocol::Sha224,
-        AuthProtocol::Sha256 => engine::AuthProtocol::Sha256,
-        AuthProtocol::Sha384 => engine::AuthProtocol::Sha384,
-        AuthProtocol::Sha512 => engine::AuthProtocol::Sha512,
-    }
-}
-
-fn priv_protocol(p: PrivProtocol) -> engine::PrivProtocol {
-    match p {
-        PrivProtocol::Des => engine::PrivProtocol::Des,
-        PrivProtocol::Aes => engine::PrivProtocol::Aes128,
-        PrivProtocol::Aes192 => engine::PrivProtocol::Aes192Blumenthal,
-        PrivProtocol::Aes256 => engine::PrivProtocol::Aes256Blumenthal,
     }
 }
 

@@ -120,7 +120,7 @@ fn auth_of(credentials: &Credentials) -> Result<engine::Auth, SnmpError> {
     })
 }
 
-fn auth_protocol(p: AuthProtocol) -> engine::AuthProtocol {
+pub(crate) fn auth_protocol(p: AuthProtocol) -> engine::AuthProtocol {
     match p {
         AuthProtocol::Md5 => engine::AuthProtocol::Md5,
         AuthProtocol::Sha => engine::AuthProtocol::Sha1,
@@ -131,7 +131,7 @@ fn auth_protocol(p: AuthProtocol) -> engine::AuthProtocol {
     }
 }
 
-fn priv_protocol(p: PrivProtocol) -> engine::PrivProtocol {
+pub(crate) fn priv_protocol(p: PrivProtocol) -> engine::PrivProtocol {
     match p {
         PrivProtocol::Des => engine::PrivProtocol::Des,
         PrivProtocol::Aes => engine::PrivProtocol::Aes128,

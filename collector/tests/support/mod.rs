@@ -192,3 +192,27 @@ fn is_root() -> bool {
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
         .unwrap_or(false)
 }
+
+/// Creates a tenant and a collector token on the gateway's store; returns the token.
+pub async fn collector_token(store: &fleet_store::Store, tenant: &str, collector: &str) -> String {
+    let tenant = store.create_tenant(tenant, None).await.unwrap();
+    let collector = store
+        .ensure_collector(tenant.tenant_id, collector)
+        .await
+        .unwrap();
+    let token = fleet_ingest::auth::new_token();
+    let now = fleet_store::datetime(time::OffsetDateTime::now_utc());
+    store
+        .add_token(&fleet_store::TokenRecord {
+            token_hash: token.hash,
+            token_prefix: token.prefix,
+            collector_id: collector.collector_id,
+            tenant_id: tenant.tenant_id,
+            created_at: now,
+            revoked: 0,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    token.token
+}
