@@ -4,9 +4,7 @@
 mod support;
 
 use std::path::Path;
-use std::sync::Arc;
 
-use fleet_collector::config::Config;
 use fleet_collector::deliver::Kind;
 use fleet_collector::report::{Identity, Report};
 use fleet_collector::service::Collector;
@@ -49,22 +47,6 @@ fn report(serial: &str) -> Report {
     r
 }
 
-async fn collector(dir: &Path, url: &str, token: &str, transport: Kind) -> Arc<Collector> {
-    let mut c: Config = toml::from_str("").unwrap();
-    c.data_dir = dir.join("data");
-    c.server.url = url.into();
-    c.server.token = token.into();
-    c.server.transport = transport;
-    c.status_page.listen = format!("127.0.0.1:{}", support::free_tcp_port())
-        .parse()
-        .unwrap();
-    c.status_page.password_hash =
-        Some(fleet_collector::status_page::hash_password("page-password").unwrap());
-    let path = dir.join("collector.toml");
-    c.save(&path).unwrap();
-    Collector::open(c, path).await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_transport_delivers_and_a_refused_token_keeps_the_batch() {
     let (gw, store, token) = gateway("collector_transports").await;
@@ -74,7 +56,7 @@ async fn every_transport_delivers_and_a_refused_token_keeps_the_batch() {
         .enumerate()
     {
         let dir = tempfile::tempdir().unwrap();
-        let c = collector(dir.path(), &url, &token, kind).await;
+        let c = support::collector(dir.path(), &url, &token, kind).await;
         c.spool_batch(&[report(&format!("T{i}"))], false).unwrap();
         assert_eq!(c.deliver_some().await, Ok(true), "{kind:?}");
         assert_eq!(
@@ -90,7 +72,7 @@ async fn every_transport_delivers_and_a_refused_token_keeps_the_batch() {
     assert_eq!(store.count(Table::Devices, "1").await.unwrap(), 3);
 
     let dir = tempfile::tempdir().unwrap();
-    let c = collector(
+    let c = support::collector(
         dir.path(),
         &url,
         "fmt_not-a-valid-token-at-all-0000000000000000000",
@@ -104,7 +86,7 @@ async fn every_transport_delivers_and_a_refused_token_keeps_the_batch() {
     let spooled = c.spool.peek(1).unwrap();
     assert_eq!(spooled[0].attempts, 1);
     // Nobody listening: a network error, the batch stays.
-    let c2 = collector(
+    let c2 = support::collector(
         tempfile::tempdir().unwrap().path(),
         "http://127.0.0.1:9",
         &token,
@@ -137,7 +119,7 @@ async fn tls_with_a_private_ca_for_every_transport() {
     {
         // Without the private CA the gateway's certificate is not trusted: nothing is sent.
         let dir = tempfile::tempdir().unwrap();
-        let c = collector(dir.path(), &url, &token, kind).await;
+        let c = support::collector(dir.path(), &url, &token, kind).await;
         c.spool_batch(&[report(&format!("TLS{i}"))], false).unwrap();
         assert!(
             c.deliver_some().await.is_err(),
@@ -200,7 +182,7 @@ async fn every_transport_goes_through_an_http_proxy() {
         .enumerate()
     {
         let dir = tempfile::tempdir().unwrap();
-        let c = collector(dir.path(), &url, &token, kind).await;
+        let c = support::collector(dir.path(), &url, &token, kind).await;
         let mut config = c.config();
         config.server.proxy = Some(format!("http://127.0.0.1:{port}"));
         c.reconfigure(config.clone()).unwrap();
@@ -231,7 +213,7 @@ async fn a_batch_too_large_for_the_gateway_is_split_until_it_fits() {
     let url = format!("http://{}", gw.local_addr());
     for (t, kind) in [Kind::Protobuf, Kind::Xmlrpc].into_iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
-        let c = collector(dir.path(), &url, &token, kind).await;
+        let c = support::collector(dir.path(), &url, &token, kind).await;
         let reports: Vec<Report> = (0..8)
             .map(|i| {
                 let mut r = report(&format!("S{t}-{i}"));

@@ -4,32 +4,9 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use fleet_collector::config::Config;
 use fleet_collector::deliver::Kind;
-use fleet_collector::service::Collector;
-
-async fn collector(
-    dir: &std::path::Path,
-    url: &str,
-    token: &str,
-    transport: Kind,
-) -> Arc<Collector> {
-    let mut c: Config = toml::from_str("").unwrap();
-    c.data_dir = dir.join("data");
-    c.server.url = url.into();
-    c.server.token = token.into();
-    c.server.transport = transport;
-    c.status_page.listen = format!("127.0.0.1:{}", support::free_tcp_port())
-        .parse()
-        .unwrap();
-    c.status_page.password_hash =
-        Some(fleet_collector::status_page::hash_password("page-password").unwrap());
-    let path = dir.join("collector.toml");
-    c.save(&path).unwrap();
-    Collector::open(c, path).await.unwrap()
-}
 
 fn cookie_of(r: &reqwest::Response) -> Option<String> {
     let v = r.headers().get("set-cookie")?.to_str().ok()?;
@@ -40,7 +17,7 @@ fn cookie_of(r: &reqwest::Response) -> Option<String> {
 async fn the_status_page_is_loopback_only_and_password_protected() {
     support::init_tls();
     let dir = tempfile::tempdir().unwrap();
-    let c = collector(dir.path(), "", "", Kind::Grpc).await;
+    let c = support::collector(dir.path(), "", "", Kind::Grpc).await;
     let wild: SocketAddr = "0.0.0.0:0".parse().unwrap();
     let refused = fleet_collector::status_page::serve(c.clone(), wild)
         .await

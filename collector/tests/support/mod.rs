@@ -216,3 +216,25 @@ pub async fn collector_token(store: &fleet_store::Store, tenant: &str, collector
         .unwrap();
     token.token
 }
+
+/// A collector (not running its loops) with a status page password `page-password`.
+pub async fn collector(
+    dir: &Path,
+    url: &str,
+    token: &str,
+    transport: fleet_collector::deliver::Kind,
+) -> std::sync::Arc<fleet_collector::service::Collector> {
+    let mut c: fleet_collector::config::Config = toml::from_str("").unwrap();
+    c.data_dir = dir.join("data");
+    c.server.url = url.into();
+    c.server.token = token.into();
+    c.server.transport = transport;
+    c.status_page.listen = format!("127.0.0.1:{}", free_tcp_port()).parse().unwrap();
+    c.status_page.password_hash =
+        Some(fleet_collector::status_page::hash_password("page-password").unwrap());
+    let path = dir.join("collector.toml");
+    c.save(&path).unwrap();
+    fleet_collector::service::Collector::open(c, path)
+        .await
+        .unwrap()
+}
