@@ -328,3 +328,65 @@ async fn sim_to_clickhouse_with_outages_kill9_and_moves() {
     gw.take().unwrap().shutdown().await;
     store.drop_database().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_device_is_declared_unreachable_after_the_configured_failures() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let settings = fresh_settings("collector_unreachable");
+    let store = Store::connect(&settings)
+        .await
+        .expect("test ClickHouse is reachable");
+    store.migrate().await.unwrap();
+    let token = support::collector_token(&store, "silent", "site-1").await;
+    let ch = ClickHouse {
+        http: reqwest::Client::new(),
+        settings: settings.clone(),
+    };
+    let listen: SocketAddr = format!("127.0.0.1:{}", support::free_tcp_port())
+        .parse()
+        .unwrap();
+    let gw = gateway(&settings, listen).await;
+    let net = 1 + (std::process::id() % 200);
+    let snmp_port = support::free_udp_port();
+    let address = format!("127.4.{net}.1:{snmp_port}");
+    let mut sim = Proc::spawn(
+        std::process::Command::new(support::binary("fleet-sim")).args([
+            "--devices",
+            "1",
+            "--base",
+            &format!("127.4.{net}.1"),
+            "--port",
+            &snmp_port.to_string(),
+            "--control",
+            &format!("127.0.0.1:{}", support::free_tcp_port()),
+        ]),
+    );
+    support::wait_for_snmp(address.parse().unwrap(), "public", Duration::from_secs(20));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("collector.toml");
+    let text = format!(
+        "data_dir = \"{}\"\n[server]\nurl = \"http://{listen}\"\ntoken = \"{token}\"\n\
+         [discovery]\ndevices = [\"{address}\"]\n[schedule]\nstatus_interval_seconds = 10\n\
+         [snmp]\ntimeout_ms = 300\nretries = 0\nwake_attempts = 1\nunreachable_after = 2\n\
+         [status_page]\nlisten = \"127.0.0.1:{}\"\n",
+        dir.path().join("data").display(),
+        support::free_tcp_port()
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut col = collector(&config);
+    ch.wait_for("SELECT count() FROM devices", 1, Duration::from_secs(30))
+        .await;
+    // The printer goes silent: after two failed polls it is declared down, flag `offline`.
+    sim.kill9();
+    let took = ch
+        .wait_for(
+            "SELECT count() FROM statuses WHERE device_status = 'down' AND has(errors, 'offline')",
+            1,
+            Duration::from_secs(60),
+        )
+        .await;
+    println!("declared unreachable {took:?} after the printer went silent");
+    col.kill9();
+    gw.shutdown().await;
+    store.drop_database().await.unwrap();
+}

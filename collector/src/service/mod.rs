@@ -565,6 +565,11 @@ impl Collector {
                     if d.failures >= unreachable_after && !d.unreachable {
                         d.unreachable = true;
                         tracing::warn!(%address, failures = d.failures, "device unreachable: {e}");
+                        // Declared to the server as well, as a status reading: device down,
+                        // printer unknown, flag `offline`, and the reason as panel text.
+                        if let Some(report) = unreachable_report(d, &e) {
+                            return Some((report, false));
+                        }
                     }
                 }
                 self.health.lock().expect("not poisoned").last_poll_error = Some(e.to_string());
@@ -572,6 +577,30 @@ impl Collector {
             }
         }
     }
+}
+
+/// The status reading that declares a known device unreachable. The next answered poll
+/// differs from it, so the device's real status follows as soon as it answers again.
+fn unreachable_report(d: &mut DeviceState, error: &PollError) -> Option<Report> {
+    let last = d.last_report.as_mut()?;
+    let mut r = Report::new(time::OffsetDateTime::now_utc());
+    r.identity = last.identity.clone();
+    let status = crate::report::Status {
+        device: "down".into(),
+        printer: "unknown".into(),
+        errors: vec!["offline".into()],
+        display: vec![
+            format!("Fleetmeter: no answer to {} polls ({error})", d.failures)
+                .chars()
+                .take(200)
+                .collect(),
+        ],
+    };
+    r.status = Some(status.clone());
+    last.status = Some(status);
+    last.alerts.clear();
+    d.sent_critical.clear();
+    Some(r)
 }
 
 fn new_device(address: SocketAddr, credentials: usize) -> DeviceState {
