@@ -258,17 +258,7 @@ async fn snmpv3_against_net_snmp_snmpd() {
         }
     }
     assert!(read >= 3, "SHA-256/AES, SHA-1/DES and MD5 must all work");
-    let quick = Patience {
-        timeout: Duration::from_millis(800),
-        retries: 0,
-        wake_attempts: 1,
-    };
-    let impatient = Poller {
-        engine: &engine,
-        pack: &pack,
-        patience: quick,
-        limits: WalkLimits::default(),
-    };
+    let impatient = support::poller(&engine, &pack, support::ONE_SHORT_TRY);
     let bad = user(
         "sha256aes",
         AuthProtocol::Sha256,
@@ -513,15 +503,9 @@ async fn one_address_many_devices_by_community_and_context() {
     // An unknown community gets no answer.
     let quick = Patience {
         timeout: Duration::from_millis(300),
-        retries: 0,
-        wake_attempts: 1,
+        ..support::ONE_SHORT_TRY
     };
-    let strict = Poller {
-        engine: &engine,
-        pack: &pack,
-        patience: quick,
-        limits: WalkLimits::default(),
-    };
+    let strict = support::poller(&engine, &pack, quick);
     assert!(
         strict
             .poll(addr, &by("nobody"), Scope::Status)

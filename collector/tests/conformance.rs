@@ -528,17 +528,7 @@ async fn snmpv3_auth_priv_against_snmpsim() {
     assert_eq!(polled.report.identity.serial, "W492KB03439");
     assert_eq!(polled.report.counters.get("total"), Some(&271_871));
     // A wrong key gets no answer at all: give up after one short attempt.
-    let quick = Patience {
-        timeout: Duration::from_millis(800),
-        retries: 0,
-        wake_attempts: 1,
-    };
-    let impatient = Poller {
-        engine: &engine,
-        pack: &pack,
-        patience: quick,
-        limits: WalkLimits::default(),
-    };
+    let impatient = support::poller(&engine, &pack, support::ONE_SHORT_TRY);
     let wrong = impatient
         .poll(s.addr, &v3("wrong-password"), Scope::Full)
         .await;

@@ -74,6 +74,42 @@ async fn gateway(settings: &ClickHouseSettings, listen: SocketAddr) -> Gateway {
     panic!("the gateway does not start on {listen}");
 }
 
+/// A fresh database with a collector token, and a gateway in front of it.
+struct Server {
+    store: Store,
+    token: String,
+    ch: ClickHouse,
+    settings: ClickHouseSettings,
+    listen: SocketAddr,
+    gateway: Gateway,
+}
+
+async fn server(label: &str) -> Server {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let settings = fresh_settings(label);
+    let store = Store::connect(&settings)
+        .await
+        .expect("test ClickHouse is reachable");
+    store.migrate().await.unwrap();
+    let token = support::collector_token(&store, label, "site-1").await;
+    let ch = ClickHouse {
+        http: reqwest::Client::new(),
+        settings: settings.clone(),
+    };
+    let listen: SocketAddr = format!("127.0.0.1:{}", support::free_tcp_port())
+        .parse()
+        .unwrap();
+    let gateway = gateway(&settings, listen).await;
+    Server {
+        store,
+        token,
+        ch,
+        settings,
+        listen,
+        gateway,
+    }
+}
+
 struct Sim {
     _proc: Proc,
     control: String,
@@ -162,47 +198,25 @@ async fn spool_batches(http: &reqwest::Client, status_port: u16) -> Option<u64> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sim_to_clickhouse_with_outages_kill9_and_moves() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let settings = fresh_settings("collector_e2e");
-    let store = Store::connect(&settings)
-        .await
-        .expect("test ClickHouse is reachable");
-    store.migrate().await.unwrap();
-    let token = support::collector_token(&store, "e2e", "site-1").await;
-    let ch = ClickHouse {
-        http: reqwest::Client::new(),
-        settings: settings.clone(),
-    };
-    let listen: SocketAddr = format!("127.0.0.1:{}", support::free_tcp_port())
-        .parse()
-        .unwrap();
-    let mut gw = Some(gateway(&settings, listen).await);
+    let Server {
+        store,
+        token,
+        ch,
+        settings,
+        listen,
+        gateway: first,
+    } = server("collector_e2e").await;
+    let mut gw = Some(first);
 
     // Five devices on 127.3.N.1..5 of a range of ten addresses.
     let net = 1 + (std::process::id() % 200);
     let snmp_port = support::free_udp_port();
     let control_port = support::free_tcp_port();
     let sim = Sim {
-        _proc: Proc::spawn(
-            std::process::Command::new(support::binary("fleet-sim")).args([
-                "--devices",
-                "5",
-                "--base",
-                &format!("127.3.{net}.1"),
-                "--port",
-                &snmp_port.to_string(),
-                "--control",
-                &format!("127.0.0.1:{control_port}"),
-            ]),
-        ),
+        _proc: support::spawn_sim(5, &format!("127.3.{net}.1"), snmp_port, control_port),
         control: format!("http://127.0.0.1:{control_port}"),
         http: reqwest::Client::new(),
     };
-    support::wait_for_snmp(
-        format!("127.3.{net}.1:{snmp_port}").parse().unwrap(),
-        "public",
-        Duration::from_secs(20),
-    );
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("collector.toml");
@@ -331,37 +345,19 @@ async fn sim_to_clickhouse_with_outages_kill9_and_moves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_device_is_declared_unreachable_after_the_configured_failures() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let settings = fresh_settings("collector_unreachable");
-    let store = Store::connect(&settings)
-        .await
-        .expect("test ClickHouse is reachable");
-    store.migrate().await.unwrap();
-    let token = support::collector_token(&store, "silent", "site-1").await;
-    let ch = ClickHouse {
-        http: reqwest::Client::new(),
-        settings: settings.clone(),
-    };
-    let listen: SocketAddr = format!("127.0.0.1:{}", support::free_tcp_port())
-        .parse()
-        .unwrap();
-    let gw = gateway(&settings, listen).await;
+    let Server {
+        store,
+        token,
+        ch,
+        listen,
+        gateway: gw,
+        ..
+    } = server("collector_unreachable").await;
     let net = 1 + (std::process::id() % 200);
     let snmp_port = support::free_udp_port();
     let address = format!("127.4.{net}.1:{snmp_port}");
-    let mut sim = Proc::spawn(
-        std::process::Command::new(support::binary("fleet-sim")).args([
-            "--devices",
-            "1",
-            "--base",
-            &format!("127.4.{net}.1"),
-            "--port",
-            &snmp_port.to_string(),
-            "--control",
-            &format!("127.0.0.1:{}", support::free_tcp_port()),
-        ]),
-    );
-    support::wait_for_snmp(address.parse().unwrap(), "public", Duration::from_secs(20));
+    let control = support::free_tcp_port();
+    let mut sim = support::spawn_sim(1, &format!("127.4.{net}.1"), snmp_port, control);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("collector.toml");
     let text = format!(

@@ -238,3 +238,43 @@ pub async fn collector(
         .await
         .unwrap()
 }
+
+/// One attempt of 800 ms: for checks where no answer is the expected outcome.
+pub const ONE_SHORT_TRY: fleet_collector::snmp::Patience = fleet_collector::snmp::Patience {
+    timeout: Duration::from_millis(800),
+    retries: 0,
+    wake_attempts: 1,
+};
+
+/// A poller with the default walk limits.
+pub fn poller<'a>(
+    engine: &'a dyn fleet_collector::snmp::SnmpEngine,
+    pack: &'a fleet_collector::profile::Pack,
+    patience: fleet_collector::snmp::Patience,
+) -> fleet_collector::poll::Poller<'a> {
+    let limits = fleet_collector::snmp::WalkLimits::default();
+    fleet_collector::poll::Poller {
+        engine,
+        pack,
+        patience,
+        limits,
+    }
+}
+
+/// Starts `fleet-sim` with `devices` printers from `base` on `port`, control API on
+/// `control`, and waits for the first to answer.
+pub fn spawn_sim(devices: usize, base: &str, port: u16, control: u16) -> Proc {
+    let proc = Proc::spawn(Command::new(binary("fleet-sim")).args([
+        "--devices",
+        &devices.to_string(),
+        "--base",
+        base,
+        "--port",
+        &port.to_string(),
+        "--control",
+        &format!("127.0.0.1:{control}"),
+    ]));
+    let first: SocketAddr = format!("{base}:{port}").parse().expect("an IPv4 base");
+    wait_for_snmp(first, "public", Duration::from_secs(20));
+    proc
+}
