@@ -55,9 +55,10 @@ def test_every_ddl_statement_runs_on_a_current_engine(session, server_version):
 
     tables = str(session.query(
         "SELECT name FROM system.tables WHERE database = 'fleet_compat' ORDER BY name", "CSV"))
-    for name in ["alerts", "batches", "collectors", "counters", "counters_daily",
-                 "counters_daily_mv", "devices", "schema_migrations", "statuses", "supplies",
-                 "tenants", "tokens"]:
+    for name in ["alerts", "api_tokens", "batches", "collectors", "counters",
+                 "counters_daily", "counters_daily_mv", "devices", "schema_migrations",
+                 "sessions", "statuses", "supplies", "tenant_settings", "tenants", "tokens",
+                 "users"]:
         assert f'"{name}"' in tables, name
 
 

@@ -14,11 +14,18 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first. The last one's version is the schema this binary needs.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    statements: initial_schema,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        statements: initial_schema,
+    },
+    Migration {
+        version: 2,
+        name: "tenant time zones, users, sessions, API tokens",
+        statements: accounts,
+    },
+];
 
 /// The schema version this binary needs.
 pub fn latest_version() -> u32 {
@@ -26,12 +33,24 @@ pub fn latest_version() -> u32 {
 }
 
 fn initial_schema(database: &str, features: &Features) -> Vec<String> {
-    let mut statements: Vec<String> = Table::ALL
+    let mut statements: Vec<String> = Table::INITIAL
         .iter()
         .map(|t| create_table(database, *t, features))
         .collect();
     statements.push(create_counters_daily_view(database));
     statements
+}
+
+fn accounts(database: &str, features: &Features) -> Vec<String> {
+    [
+        Table::TenantSettings,
+        Table::Users,
+        Table::Sessions,
+        Table::ApiTokens,
+    ]
+    .iter()
+    .map(|t| create_table(database, *t, features))
+    .collect()
 }
 
 /// What `migrate` did.

@@ -23,11 +23,34 @@ pub enum Table {
     Statuses,
     Alerts,
     Batches,
+    TenantSettings,
+    Users,
+    Sessions,
+    ApiTokens,
 }
 
 impl Table {
     /// Every table, in creation order.
     pub const ALL: &'static [Table] = &[
+        Table::SchemaMigrations,
+        Table::Tenants,
+        Table::Collectors,
+        Table::Tokens,
+        Table::Devices,
+        Table::Counters,
+        Table::CountersDaily,
+        Table::Supplies,
+        Table::Statuses,
+        Table::Alerts,
+        Table::Batches,
+        Table::TenantSettings,
+        Table::Users,
+        Table::Sessions,
+        Table::ApiTokens,
+    ];
+
+    /// The tables of the first schema version; later ones come with their migrations.
+    pub const INITIAL: &'static [Table] = &[
         Table::SchemaMigrations,
         Table::Tenants,
         Table::Collectors,
@@ -54,6 +77,10 @@ impl Table {
             Table::Statuses => "statuses",
             Table::Alerts => "alerts",
             Table::Batches => "batches",
+            Table::TenantSettings => "tenant_settings",
+            Table::Users => "users",
+            Table::Sessions => "sessions",
+            Table::ApiTokens => "api_tokens",
         }
     }
 }
@@ -267,6 +294,39 @@ pub(crate) fn columns(table: Table) -> Vec<Column> {
             col("rows", "UInt64"),
             lc("transport"),
         ],
+        Table::TenantSettings => vec![
+            col("tenant_id", "UInt64"),
+            col("time_zone", "String"),
+            col("updated_at", "DateTime"),
+        ],
+        Table::Users => vec![
+            col("email", "String"),
+            col("user_id", "UInt64"),
+            col("tenant_id", "UInt64"),
+            col("role", "String"),
+            col("password_hash", "String"),
+            col("disabled", "UInt8"),
+            col("created_at", "DateTime"),
+            col("updated_at", "DateTime"),
+        ],
+        Table::Sessions => vec![
+            col("session_hash", "String"),
+            col("user_id", "UInt64"),
+            col("csrf_token", "String"),
+            col("created_at", "DateTime"),
+            col("expires_at", "DateTime"),
+            col("revoked", "UInt8"),
+            col("updated_at", "DateTime"),
+        ],
+        Table::ApiTokens => vec![
+            col("token_hash", "String"),
+            col("token_prefix", "String"),
+            col("user_id", "UInt64"),
+            col("created_at", "DateTime"),
+            col("expires_at", "DateTime"),
+            col("revoked", "UInt8"),
+            col("updated_at", "DateTime"),
+        ],
     }
 }
 
@@ -339,6 +399,20 @@ fn layout(table: Table) -> Layout {
             order_by: "(tenant_id, collector_id, batch_id)",
             ttl: Some("received_at + INTERVAL 25 MONTH"),
         },
+        Table::TenantSettings => metadata("tenant_id"),
+        Table::Users => metadata("email"),
+        Table::Sessions => metadata("session_hash"),
+        Table::ApiTokens => metadata("token_hash"),
+    }
+}
+
+/// A small metadata table: the newest row per key wins.
+fn metadata(order_by: &'static str) -> Layout {
+    Layout {
+        engine: "ReplacingMergeTree(updated_at)",
+        partition_by: None,
+        order_by,
+        ttl: None,
     }
 }
 

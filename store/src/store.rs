@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// How long a query may take before it counts as failed.
-const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a schema statement may take (a `DROP` waits for running merges).
 const DDL_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long one INSERT may take.
@@ -45,7 +45,7 @@ impl std::fmt::Debug for Store {
     }
 }
 
-async fn timed<T>(
+pub(crate) async fn timed<T>(
     limit: Duration,
     call: impl Future<Output = Result<T, clickhouse::error::Error>>,
 ) -> Result<T, StoreError> {
@@ -55,7 +55,7 @@ async fn timed<T>(
     }
 }
 
-fn now() -> u32 {
+pub(crate) fn now() -> u32 {
     datetime(OffsetDateTime::now_utc())
 }
 
@@ -128,6 +128,12 @@ impl Store {
 
     pub fn features(&self) -> Features {
         self.features
+    }
+
+    /// The connection with the database as default, for crates that own their SQL (reports, the
+    /// query service's device queries). Everything they run must pass a [`crate::Scope`].
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     pub fn database(&self) -> &str {
@@ -601,7 +607,7 @@ fn schema_differences(
     problems
 }
 
-fn check_name(what: &str, name: &str) -> Result<(), StoreError> {
+pub(crate) fn check_name(what: &str, name: &str) -> Result<(), StoreError> {
     let ok = !name.trim().is_empty() && name.len() <= 128 && !name.chars().any(char::is_control);
     if ok {
         Ok(())
@@ -613,7 +619,7 @@ fn check_name(what: &str, name: &str) -> Result<(), StoreError> {
 }
 
 /// A random id below 2^53, so that it survives JSON and spreadsheets unchanged.
-fn new_id() -> u64 {
+pub(crate) fn new_id() -> u64 {
     loop {
         let id = rand::random::<u64>() & ((1 << 53) - 1);
         if id != 0 {
