@@ -126,7 +126,8 @@ pub fn meter_reads(scope: &Scope, b: &Bounds) -> String {
 /// Columns: model, kind, color, rate (points per day), sigma, devices.
 pub fn supply_fleet_rates(scope: &Scope, b: &Bounds) -> String {
     format!(
-        "SELECT model, kind, color, avg(rate) AS rate, stddevPop(rate) AS sigma, count() AS n \
+        "SELECT model, kind, color, avg(rate) AS fleet_rate, stddevPop(rate) AS fleet_sigma, \
+         count() AS devices \
          FROM ({rates}) WHERE days >= 14 AND rate > 0 GROUP BY model, kind, color \
          ORDER BY model, kind, color",
         rates = supply_rates(scope, b)
@@ -156,7 +157,9 @@ fn supply_rates(scope: &Scope, b: &Bounds) -> String {
            arrayFilter((x, g) -> x > -{rise} AND x < {rise} AND g > 0, dp, dd) AS used, \
            arrayMap((x, g) -> -x / g, used, \
              arrayFilter((g, x) -> x > -{rise} AND x < {rise} AND g > 0, dd, dp)) AS rates, \
-           if(days > 0, -arraySum(used) / days, 0) AS rate, \
+           arraySum(arrayFilter((g, x) -> x > -{rise} AND x < {rise} AND g > 0, dd, dp)) \
+             AS used_days, \
+           if(used_days > 0, -arraySum(used) / used_days, 0) AS rate, \
            if(length(rates) > 1, arrayReduce('stddevPop', rates), 0) AS sigma, \
            arrayCount((x, d) -> x >= {rise} AND d >= {s_day} AND d < {e_day}, dp, kd) \
              AS replacements, \
@@ -178,7 +181,7 @@ fn supply_rates(scope: &Scope, b: &Bounds) -> String {
             SELECT tenant_id, device_id, day, argMinMerge(first_value) AS firstv, \
              argMaxMerge(last_value) AS lastv FROM counters_daily \
             WHERE {cond} AND kind = 'total' AND day >= toDate(toDateTime({lo})) \
-              AND day < toDate(toDateTime({hi})) \
+              AND day <= toDate(toDateTime({hi})) \
             GROUP BY tenant_id, device_id, day \
            ) GROUP BY tenant_id, device_id \
           ) USING (tenant_id, device_id) \
@@ -223,7 +226,7 @@ fn total_at(day: &str) -> String {
 
 /// Fleet inventory: devices first seen before the period's end.
 /// Columns: tenant_id, device_id, vendor, model, serial, mac, ip, hostname, firmware, name,
-/// location, color, duplex, trays, finisher, first_seen, last_seen.
+/// location, color, duplex, trays, finisher, first_at, last_at.
 pub fn inventory(scope: &Scope, b: &Bounds) -> String {
     format!(
         "SELECT tenant_id, device_id, argMax(vendor, last_seen) AS vendor, \
@@ -233,9 +236,9 @@ pub fn inventory(scope: &Scope, b: &Bounds) -> String {
          argMax(name, last_seen) AS name, argMax(location, last_seen) AS location, \
          argMax(color, last_seen) AS color, argMax(duplex, last_seen) AS duplex, \
          argMax(trays, last_seen) AS trays, argMax(finisher, last_seen) AS finisher, \
-         toUInt32(min(first_seen)) AS first_seen, toUInt32(max(last_seen)) AS last_seen \
+         toUInt32(min(first_seen)) AS first_at, toUInt32(max(last_seen)) AS last_at \
          FROM devices WHERE {} \
-         GROUP BY tenant_id, device_id HAVING first_seen < {} \
+         GROUP BY tenant_id, device_id HAVING first_at < {} \
          ORDER BY tenant_id, model, serial",
         scope.condition("tenant_id"),
         b.end
