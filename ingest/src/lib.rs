@@ -7,6 +7,7 @@
 //! the group committer ([`commit`]).
 
 pub mod auth;
+pub mod cli;
 pub mod commit;
 pub mod config;
 pub mod error;

@@ -8,35 +8,16 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fleet_ingest::Gateway;
 use fleet_ingest::auth::issue_token;
+use fleet_ingest::cli::{ClickHouseArgs, init_logging, wait_for_signal};
 use fleet_ingest::config::FileConfig;
-use fleet_store::{
-    ClickHouseSettings, Features, MigrationOutcome, PartialClickHouseSettings, ServerVersion, Store,
-};
+use fleet_store::{ClickHouseSettings, Features, MigrationOutcome, ServerVersion, Store};
 use tracing::info;
 
 #[derive(Parser)]
 #[command(name = "fleet-ingest", version, about = "Fleetmeter's ingest gateway")]
 struct Cli {
-    /// ClickHouse HTTP URL [default: http://127.0.0.1:8123]
-    #[arg(long, env = "FLEET_CLICKHOUSE_URL", global = true)]
-    clickhouse_url: Option<String>,
-    /// ClickHouse user [default: default]
-    #[arg(long, env = "FLEET_CLICKHOUSE_USER", global = true)]
-    clickhouse_user: Option<String>,
-    /// ClickHouse password [default: none]
-    #[arg(
-        long,
-        env = "FLEET_CLICKHOUSE_PASSWORD",
-        global = true,
-        hide_env_values = true
-    )]
-    clickhouse_password: Option<String>,
-    /// Database holding Fleetmeter's tables [default: fleet]
-    #[arg(long, env = "FLEET_DATABASE", global = true)]
-    database: Option<String>,
-    /// TOML configuration file; flags and environment take precedence over it
-    #[arg(long, env = "FLEET_CONFIG", global = true)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    clickhouse: ClickHouseArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -110,30 +91,12 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run(cli))
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEET_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if std::env::var("FLEET_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let file = match &cli.config {
+    let file = match &cli.clickhouse.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
-    let flags = PartialClickHouseSettings {
-        url: cli.clickhouse_url.clone(),
-        user: cli.clickhouse_user.clone(),
-        password: cli.clickhouse_password.clone(),
-        database: cli.database.clone(),
-    };
+    let flags = cli.clickhouse.partial();
     let settings = ClickHouseSettings::resolve(&[&flags, &file.clickhouse])?;
 
     match cli.command {
@@ -188,15 +151,6 @@ async fn serve(
     });
     gateway.wait().await;
     Ok(())
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("can install a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
 
 async fn admin(store: Store, command: Command) -> anyhow::Result<()> {

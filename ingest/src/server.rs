@@ -166,7 +166,9 @@ fn router(state: Arc<AppState>) -> Router {
         .merge(grpc)
 }
 
-async fn serve(
+/// Accepts connections until `stop`, serving `router` on each (over TLS when given), then waits
+/// up to `timeout` for requests in flight. Shared with the query service.
+pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     router: Router,
@@ -252,7 +254,8 @@ async fn serve_connection<I>(
     }
 }
 
-fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
+/// A TLS acceptor (HTTP/2 and HTTP/1.1 by ALPN) from PEM files.
+pub fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 

@@ -12,6 +12,7 @@ mod alert;
 mod counter;
 mod identity;
 mod ids;
+pub mod password;
 mod status;
 mod supply;
 pub mod time_format;

@@ -99,6 +99,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// Reads ahead to the first row, so a failing query is reported before any output.
+    pub async fn prime(&mut self) -> Result<(), ReportError> {
+        if let Some(row) = self.next_row().await? {
+            self.pending.push_front(row);
+        }
+        Ok(())
+    }
+
     /// The next output row, or `None` at the end.
     pub async fn next_row(&mut self) -> Result<Option<Vec<Value>>, ReportError> {
         loop {

@@ -24,7 +24,7 @@ impl ServerVersion {
         })
     }
 
-    fn at_least(self, major: u32, minor: u32) -> bool {
+    pub fn at_least(self, major: u32, minor: u32) -> bool {
         (self.major, self.minor) >= (major, minor)
     }
 }

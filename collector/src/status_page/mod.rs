@@ -10,8 +10,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -25,28 +23,8 @@ const SESSION_COOKIE: &str = "fleet_collector_session";
 const SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
 const LOGIN_ATTEMPTS_PER_MINUTE: usize = 10;
 
-/// Hashes a password for `status_page.password_hash` (argon2id, PHC string).
-pub fn hash_password(password: &str) -> Result<String, String> {
-    if password.chars().count() < 8 {
-        return Err("the password needs at least 8 characters".into());
-    }
-    let mut salt = [0u8; 16];
-    rand::fill(&mut salt);
-    let hash: PasswordHash = argon2::Argon2::default()
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .map_err(|e| e.to_string())?;
-    Ok(hash.to_string())
-}
-
-fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            argon2::Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
+pub use fleet_model::password::hash_password;
+use fleet_model::password::verify_password;
 
 struct Session {
     csrf: String,

@@ -17,13 +17,17 @@ pub(super) async fn write<W: AsyncWrite + Unpin>(
             buf.push(b',');
         }
         buf.push(b'\n');
-        let object: serde_json::Map<String, serde_json::Value> = report
-            .columns
-            .iter()
-            .zip(&row)
-            .map(|(c, v)| (c.name.to_owned(), v.to_json()))
-            .collect();
-        serde_json::to_writer(&mut buf, &object).map_err(ReportError::write)?;
+        // Keys in column order (a JSON map would sort them).
+        buf.push(b'{');
+        for (i, (c, v)) in report.columns.iter().zip(&row).enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            serde_json::to_writer(&mut buf, c.name).map_err(ReportError::write)?;
+            buf.push(b':');
+            serde_json::to_writer(&mut buf, &v.to_json()).map_err(ReportError::write)?;
+        }
+        buf.push(b'}');
         rows += 1;
         drain(&mut buf, out, false).await?;
     }

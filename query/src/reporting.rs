@@ -1,0 +1,136 @@
+//! Starting a report for the API and the command line alike: the tenant, its subtree within the
+//! caller's scope, the period in the tenant's time zone, the options and the format.
+
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use fleet_reports::{CsvOptions, Format, Meta, Options, Period, Report, ReportName};
+use fleet_store::{Scope, Store};
+
+use crate::error::{ApiError, ApiResult};
+use crate::tenancy::Directory;
+
+/// The parameters of a report (query string of the API, flags of the command line).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportParams {
+    /// Tenant id or name (a dealer's report covers its customers). Default: the caller's.
+    pub tenant: Option<String>,
+    /// First day (YYYY-MM-DD), or a month `2026-11` or quarter `2026-Q4` without `to`.
+    pub from: String,
+    /// Day after the last (exclusive), YYYY-MM-DD.
+    pub to: Option<String>,
+    /// json (default), csv, xlsx or pdf.
+    pub format: Option<String>,
+    /// Meter reads: hours a read may lie from a boundary (default 24).
+    pub tolerance_hours: Option<i64>,
+    /// Meter reads: subtotal rows per customer (default true).
+    pub subtotals: Option<bool>,
+    /// Utilisation: recommended monthly volume, lower end (default 500).
+    pub min_monthly: Option<f64>,
+    /// Utilisation: recommended monthly volume, upper end (default 15000).
+    pub max_monthly: Option<f64>,
+    /// CSV: `,` (default), `;` or `tab`.
+    pub csv_delimiter: Option<String>,
+    /// CSV: start with a UTF-8 byte-order mark (default false).
+    pub bom: Option<bool>,
+}
+
+#[derive(Debug)]
+pub struct Prepared {
+    pub report: Report,
+    pub format: Format,
+    pub csv: CsvOptions,
+}
+
+impl Prepared {
+    pub fn file_name(&self) -> String {
+        self.report.meta.file_name(self.format.extension())
+    }
+}
+
+/// Resolves everything and starts the query; the first row is read, so SQL errors surface here.
+pub async fn prepare(
+    store: &Store,
+    directory: &Directory,
+    scope: &Scope,
+    own_tenant: u64,
+    name: &str,
+    params: &ReportParams,
+    defaults: &Options,
+) -> ApiResult<Prepared> {
+    let name = ReportName::parse(name).map_err(|_| ApiError::not_found("report"))?;
+    let format = Format::parse(params.format.as_deref().unwrap_or("json"))?;
+    let csv = CsvOptions::parse(params.csv_delimiter.as_deref(), params.bom)?;
+    let tree = directory.tree().await?;
+    let tenant = match params.tenant.as_deref() {
+        Some(t) => match t.parse::<u64>().ok().and_then(|id| tree.get(id)) {
+            Some(found) => found.clone(),
+            None => tree
+                .by_name(t)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found("tenant"))?,
+        },
+        None => tree.get(own_tenant).cloned().ok_or_else(|| {
+            ApiError::Invalid("give the tenant (`tenant=` id or name) the report is for".into())
+        })?,
+    };
+    if !scope.contains(tenant.tenant_id) {
+        return Err(ApiError::not_found("tenant"));
+    }
+    let report_scope = scope.narrow(&Scope::tenants(tree.subtree(tenant.tenant_id)));
+    let period = Period::parse(
+        &params.from,
+        params.to.as_deref(),
+        &tree.time_zone(tenant.tenant_id),
+    )?;
+    let options = Options {
+        tolerance_hours: params.tolerance_hours.unwrap_or(defaults.tolerance_hours),
+        subtotals: params.subtotals.unwrap_or(defaults.subtotals),
+        min_monthly: params.min_monthly.unwrap_or(defaults.min_monthly),
+        max_monthly: params.max_monthly.unwrap_or(defaults.max_monthly),
+    };
+    let meta = Meta {
+        name,
+        tenant: tenant.name.clone(),
+        period,
+    };
+    let mut report =
+        fleet_reports::start(store, meta, &report_scope, tree.names(), &options).await?;
+    report.prime().await?;
+    Ok(Prepared {
+        report,
+        format,
+        csv,
+    })
+}
+
+/// The SQL a report would run (for `fleet-query report --sql`).
+pub async fn sql(
+    directory: &Directory,
+    name: &str,
+    params: &ReportParams,
+    defaults: &Options,
+) -> ApiResult<String> {
+    let name = ReportName::parse(name)?;
+    let tree = directory.tree().await?;
+    let tenant_name = params
+        .tenant
+        .as_deref()
+        .ok_or_else(|| ApiError::Invalid("give --tenant".into()))?;
+    let tenant = tree
+        .by_name(tenant_name)
+        .or_else(|| tenant_name.parse().ok().and_then(|id| tree.get(id)))
+        .ok_or_else(|| ApiError::not_found("tenant"))?;
+    let scope = Scope::tenants(tree.subtree(tenant.tenant_id));
+    let period = Period::parse(
+        &params.from,
+        params.to.as_deref(),
+        &tree.time_zone(tenant.tenant_id),
+    )?;
+    let options = Options {
+        tolerance_hours: params.tolerance_hours.unwrap_or(defaults.tolerance_hours),
+        ..defaults.clone()
+    };
+    Ok(fleet_reports::report_sql(name, &scope, &period, &options))
+}
