@@ -77,17 +77,18 @@ start_clickhouse() {
 # the collector's proxy test, from Debian's packages.
 install_test_tools() {
     if [ -x /usr/sbin/snmpd ] && command -v snmpbulkwalk >/dev/null 2>&1 \
-        && command -v tinyproxy >/dev/null 2>&1; then
+        && command -v tinyproxy >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; then
         return 0
     fi
     if [ -r /etc/debian_version ] && command -v apt-get >/dev/null 2>&1; then
         local sudo=""
         [ "$(id -u)" = 0 ] || sudo="sudo"
-        say "installing snmp, snmpd and tinyproxy from Debian's packages"
+        say "installing snmp, snmpd, tinyproxy and poppler-utils from Debian's packages"
         $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq snmp snmpd tinyproxy >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq snmp snmpd tinyproxy \
+            poppler-utils >/dev/null
     else
-        say "snmpd, snmpwalk or tinyproxy not found: the tests that need them will be skipped"
+        say "snmpd, snmpwalk, tinyproxy or pdftotext not found: the tests that need them will fail"
     fi
 }
 
@@ -109,8 +110,9 @@ python_env() {
             fi
         fi
     fi
-    if ! "$venv/bin/python" -c 'import chdb, pytest, snmpsim, pysmi, cryptography' 2>/dev/null; then
-        say "installing chdb-core, pytest and snmpsim from PyPI"
+    if ! "$venv/bin/python" -c 'import chdb, pytest, snmpsim, pysmi, cryptography, openpyxl, schemathesis' \
+        2>/dev/null; then
+        say "installing chdb-core, pytest, snmpsim, schemathesis and openpyxl from PyPI"
         "$venv/bin/pip" install -q --disable-pip-version-check -r "$ROOT/tests/requirements.txt"
     fi
     export FLEET_PYTHON="$venv/bin/python"
@@ -142,6 +144,7 @@ cmd_test() {
     say "building the tests"
     cargo build --workspace --all-targets --locked
     export FLEET_INGEST_BIN="$CARGO_TARGET_DIR/debug/fleet-ingest"
+    export FLEET_QUERY_BIN="$CARGO_TARGET_DIR/debug/fleet-query"
 
     say "running the Rust tests"
     if cargo nextest --version >/dev/null 2>&1; then

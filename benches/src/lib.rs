@@ -2,3 +2,4 @@
 //! benchmarks in `benches/`, the `fleet-bench ingest` load tool and the demo feeder.
 
 pub mod synth;
+pub mod reports;

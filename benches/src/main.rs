@@ -36,6 +36,10 @@ enum Command {
     Ingest(IngestArgs),
     /// Poll simulated printers with the collector's poller and report the time per round
     Poll(PollArgs),
+    /// Fill ClickHouse with a synthetic fleet's counter history (inside ClickHouse)
+    Seed(fleet_benches::reports::SeedArgs),
+    /// Time the monthly meter-read report through the query service and straight on ClickHouse
+    Report(fleet_benches::reports::ReportArgs),
     /// Send a synthetic fleet to a gateway on a schedule (the demo)
     Feed {
         /// Gateway URL
@@ -126,6 +130,8 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Ingest(args) => ingest(args).await,
         Command::Poll(args) => poll(args).await,
+        Command::Seed(args) => fleet_benches::reports::seed(args).await,
+        Command::Report(args) => fleet_benches::reports::report(args).await,
         Command::Feed {
             url,
             token,

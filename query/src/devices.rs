@@ -142,25 +142,25 @@ fn summary_sql(scope: &Scope) -> String {
              argMax(name, last_seen) AS name, argMax(location, last_seen) AS location, \
              argMax(ip, last_seen) AS ip, toUInt32(max(last_seen)) AS seen \
             FROM devices WHERE {cond} GROUP BY tenant_id, device_id \
-           ) ANY LEFT JOIN ( \
+           ) AS l ANY LEFT JOIN ( \
             SELECT tenant_id, device_id, argMax(toString(device_status), observed_at) AS status, \
              max(observed_at) AS status_at FROM statuses \
             WHERE {cond} AND observed_at >= now() - 30 * 86400 GROUP BY tenant_id, device_id \
-           ) USING (tenant_id, device_id) \
-          ) ANY LEFT JOIN ( \
+           ) AS r USING (tenant_id, device_id) \
+          ) AS l ANY LEFT JOIN ( \
            SELECT tenant_id, device_id, max(at) AS alerts_at, argMax(n, at) AS alert_rows FROM ( \
             SELECT tenant_id, device_id, observed_at AS at, count(DISTINCT alert_index) AS n \
             FROM alerts WHERE {cond} AND observed_at >= now() - 86400 \
             GROUP BY tenant_id, device_id, observed_at \
            ) GROUP BY tenant_id, device_id \
-          ) USING (tenant_id, device_id) \
-         ) ANY LEFT JOIN ( \
+          ) AS r USING (tenant_id, device_id) \
+         ) AS l ANY LEFT JOIN ( \
           SELECT tenant_id, device_id, toInt16(min(p)) AS lowest, toUInt8(1) AS has_supply FROM ( \
            SELECT tenant_id, device_id, argMax(ifNull(percent, 255), observed_at) AS p \
            FROM supplies WHERE {cond} AND observed_at >= now() - 30 * 86400 \
            GROUP BY tenant_id, device_id, kind, color, description \
           ) WHERE p <= 100 GROUP BY tenant_id, device_id \
-         ) USING (tenant_id, device_id)"
+         ) AS r USING (tenant_id, device_id)"
     )
 }
 

@@ -42,6 +42,9 @@ pub enum ApiError {
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
+    /// The framework refused the request before a handler ran (bad JSON, bad query string).
+    #[error("{1}")]
+    Rejected(StatusCode, String),
 }
 
 /// A problem document.
@@ -93,6 +96,7 @@ impl ApiError {
                 "internal",
                 "Internal error",
             ),
+            ApiError::Rejected(status, _) => (*status, "invalid-request", "Invalid request"),
         }
     }
 

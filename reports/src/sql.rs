@@ -94,7 +94,7 @@ pub fn meter_reads(scope: &Scope, b: &Bounds) -> String {
            SELECT DISTINCT tenant_id, device_id, kind FROM counters_daily \
            WHERE {cond} AND day >= toDate(toDateTime({keys_from})) \
              AND day <= toDate(toDateTime({keys_to})) \
-          ) ANY LEFT JOIN ( \
+          ) AS l ANY LEFT JOIN ( \
            SELECT tenant_id, device_id, kind, toUInt8(1) AS has, \
             {open}, {close}, \
             ts[open_idx] AS open_ts, vs[open_idx] AS open_v, \
@@ -111,8 +111,8 @@ pub fn meter_reads(scope: &Scope, b: &Bounds) -> String {
             WHERE {cond} AND observed_at >= toDateTime({lo}) AND observed_at <= toDateTime({hi}) \
             GROUP BY tenant_id, device_id, kind \
            ) \
-          ) USING (tenant_id, device_id, kind) \
-         ) ANY LEFT JOIN ({info}) USING (tenant_id, device_id) \
+          ) AS r USING (tenant_id, device_id, kind) \
+         ) AS l ANY LEFT JOIN ({info}) AS r USING (tenant_id, device_id) \
          ORDER BY tenant_id, device_id, kind",
         keys_from = s - 92 * 86_400,
         keys_to = e + t,
@@ -173,9 +173,9 @@ fn supply_rates(scope: &Scope, b: &Bounds) -> String {
            WHERE {cond} AND observed_at >= toDateTime({lo}) AND observed_at < toDateTime({hi}) \
            GROUP BY tenant_id, device_id, kind, color, description, day \
           ) GROUP BY tenant_id, device_id, kind, color, description \
-         ) ANY LEFT JOIN ( \
+         ) AS l ANY LEFT JOIN ( \
           SELECT tenant_id, device_id, model, serial, vendor, device_name, location, pages, \
-           totals FROM ({info}) ANY LEFT JOIN ( \
+           totals FROM ({info}) AS l ANY LEFT JOIN ( \
            SELECT tenant_id, device_id, max(lastv) - min(firstv) AS pages, \
             arraySort(x -> x.1, groupArray((toInt64(day), lastv))) AS totals FROM ( \
             SELECT tenant_id, device_id, day, argMinMerge(first_value) AS firstv, \
@@ -184,8 +184,8 @@ fn supply_rates(scope: &Scope, b: &Bounds) -> String {
               AND day <= toDate(toDateTime({hi})) \
             GROUP BY tenant_id, device_id, day \
            ) GROUP BY tenant_id, device_id \
-          ) USING (tenant_id, device_id) \
-         ) USING (tenant_id, device_id)",
+          ) AS r USING (tenant_id, device_id) \
+         ) AS r USING (tenant_id, device_id)",
         hi = b.end,
         s_day = b.start.div_euclid(86_400),
         e_day = b.end.div_euclid(86_400),
@@ -259,17 +259,17 @@ pub fn utilization(scope: &Scope, b: &Bounds) -> String {
              AND day < toDate(toDateTime({e})) \
            GROUP BY tenant_id, device_id, day \
           ) GROUP BY tenant_id, device_id \
-         ) ANY LEFT JOIN ({info}) USING (tenant_id, device_id)",
+         ) AS l ANY LEFT JOIN ({info}) AS r USING (tenant_id, device_id)",
         s = b.start,
         e = b.end,
         info = device_info(scope),
     );
     format!(
         "SELECT tenant_id, device_id, serial, vendor, model, device_name, location, pages, \
-         fleet_pages, fleet_devices FROM ({per_device}) ANY LEFT JOIN ( \
+         fleet_pages, fleet_devices FROM ({per_device}) AS l ANY LEFT JOIN ( \
           SELECT model, avg(pages) AS fleet_pages, count() AS fleet_devices \
           FROM ({per_device}) GROUP BY model \
-         ) USING (model) ORDER BY tenant_id, model, serial"
+         ) AS r USING (model) ORDER BY tenant_id, model, serial"
     )
 }
 
@@ -299,7 +299,7 @@ pub fn alerts(scope: &Scope, b: &Bounds) -> String {
             WHERE {cond} AND observed_at >= toDateTime({s}) AND observed_at < toDateTime({e}) \
             GROUP BY tenant_id, device_id, alert_index, code, severity, alert_group \
            ) GROUP BY tenant_id, device_id, code, severity, alert_group \
-         ) ANY LEFT JOIN ({info}) USING (tenant_id, device_id) \
+         ) AS l ANY LEFT JOIN ({info}) AS r USING (tenant_id, device_id) \
          ORDER BY tenant_id, device_id, code, severity",
         gap = EPISODE_GAP,
         s = b.start,

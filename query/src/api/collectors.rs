@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
@@ -10,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::Scoped;
+use super::{Scoped, Json};
 use crate::devices::rfc3339;
 use crate::error::{ApiResult, Problems};
 use crate::state::AppState;
@@ -67,19 +66,19 @@ async fn list_collectors(
            gaps FROM ( \
            SELECT collector_id, tenant_id, name, toUInt32(created_at) AS created_at \
            FROM collectors FINAL WHERE {cond} \
-          ) ANY LEFT JOIN ( \
+          ) AS l ANY LEFT JOIN ( \
            SELECT collector_id, toUInt32(max(received_at)) AS last_contact, \
             argMax(transport, received_at) AS transport, \
             countIf(received_at >= now() - 30 * 86400) AS batches, \
             sumIf(sequence_gap, received_at >= now() - 30 * 86400) AS gaps \
            FROM batches WHERE {cond} GROUP BY collector_id \
-          ) USING (collector_id) \
-         ) ANY LEFT JOIN ( \
+          ) AS r USING (collector_id) \
+         ) AS l ANY LEFT JOIN ( \
           SELECT collector_id, count() AS devices FROM ( \
            SELECT device_id, argMax(collector_id, last_seen) AS collector_id FROM devices \
            WHERE {cond} GROUP BY tenant_id, device_id \
           ) GROUP BY collector_id \
-         ) USING (collector_id) ORDER BY name"
+         ) AS r USING (collector_id) ORDER BY name"
     );
     let rows: Vec<CollectorRow> = state.store.client().query(&sql).fetch_all().await?;
     Ok(Json(

@@ -2,8 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use fleet_reports::chart::{self, ChartFormat, Line};
@@ -12,7 +11,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::Scoped;
+use super::{Scoped, Json, Path, Query};
 use crate::detail::{self, Alert, CounterPoint, DeviceDetail, HistoryQuery, SupplyPoint};
 use crate::devices::{self, DeviceFilter, DevicePage};
 use crate::error::{ApiError, ApiResult, Problems};

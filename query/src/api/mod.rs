@@ -87,6 +87,75 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for Scoped {
     }
 }
 
+/// `axum::extract::Query`, answering a malformed query string with a problem document.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> ApiResult<Query<T>> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError::Rejected(e.status(), e.body_text()))
+    }
+}
+
+/// `axum::Json`, answering a malformed body with a problem document.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for Json<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> ApiResult<Json<T>> {
+        axum::Json::<T>::from_request(request, state)
+            .await
+            .map(|j| Json(j.0))
+            .map_err(|e| ApiError::Rejected(e.status(), e.body_text()))
+    }
+}
+
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Path`, answering an undecodable path with a problem document.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> ApiResult<Path<T>> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e| ApiError::Rejected(e.status(), e.body_text()))
+    }
+}
+
 /// Parses an id from a path; anything that is not one is simply not found.
 pub fn path_id(text: &str, what: &str) -> ApiResult<u64> {
     text.parse().map_err(|_| ApiError::not_found(what))

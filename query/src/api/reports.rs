@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use fleet_reports::Format;
@@ -13,7 +13,7 @@ use tracing::warn;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::Scoped;
+use super::{Scoped, Path, Query};
 use crate::error::{ApiError, ApiResult, Problems};
 use crate::metrics as m;
 use crate::reporting::{self, ReportParams};

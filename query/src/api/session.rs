@@ -5,13 +5,14 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Extension;
 use fleet_ingest::http::PeerAddr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::{Json};
 use crate::auth::{Caller, Role, SESSION_COOKIE, Via, session_cookie};
 use crate::error::{ApiResult, Problems};
 use crate::state::AppState;

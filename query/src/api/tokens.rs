@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use fleet_store::{ApiTokenRecord, Store};
 use serde::{Deserialize, Serialize};
@@ -13,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::Scoped;
+use super::{Scoped, Json, Path};
 use crate::auth::{API_TOKEN_PREFIX, Role, new_secret};
 use crate::devices::rfc3339;
 use crate::error::{ApiError, ApiResult, Problems};

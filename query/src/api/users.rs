@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use fleet_store::{Store, UserRecord};
 use serde::{Deserialize, Serialize};
@@ -12,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Scoped, path_id};
+use super::{Scoped, path_id, Json, Path};
 use crate::auth::Role;
 use crate::error::{ApiError, ApiResult, Problems};
 use crate::state::AppState;
