@@ -35,11 +35,13 @@ pub struct SeedArgs {
 }
 
 fn settings(url: &str, database: &str) -> anyhow::Result<ClickHouseSettings> {
-    Ok(ClickHouseSettings::resolve(&[&PartialClickHouseSettings {
-        url: Some(url.to_owned()),
-        database: Some(database.to_owned()),
-        ..Default::default()
-    }])?)
+    Ok(ClickHouseSettings::resolve(&[
+        &PartialClickHouseSettings {
+            url: Some(url.to_owned()),
+            database: Some(database.to_owned()),
+            ..Default::default()
+        },
+    ])?)
 }
 
 pub async fn seed(a: SeedArgs) -> anyhow::Result<()> {
@@ -168,7 +170,8 @@ pub async fn report(a: ReportArgs) -> anyhow::Result<()> {
         &period,
         &fleet_reports::Options::default(),
     );
-    let hash = fleet_model::password::hash_password("bench password").map_err(anyhow::Error::msg)?;
+    let hash =
+        fleet_model::password::hash_password("bench password").map_err(anyhow::Error::msg)?;
     let email = format!("bench-{}@example.com", rand::random::<u32>());
     let user = store.create_user(&email, 0, "admin", &hash).await?;
     let token = fleet_query::api::tokens::issue_api_token(&store, user.user_id, Some(1))
@@ -189,7 +192,12 @@ pub async fn report(a: ReportArgs) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..100 {
-        if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -208,7 +216,12 @@ pub async fn report(a: ReportArgs) -> anyhow::Result<()> {
         }
         let direct = started.elapsed().as_secs_f64();
         let started = Instant::now();
-        let response = http.get(&url).bearer_auth(&token).send().await?.error_for_status()?;
+        let response = http
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?;
         let csv_bytes = drain(response).await?;
         let service = started.elapsed().as_secs_f64();
         println!(

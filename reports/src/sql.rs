@@ -31,52 +31,65 @@ fn device_info(scope: &Scope) -> String {
     )
 }
 
-/// Opening or closing read at boundary `b`: exact, nearest before/after within tolerance
-/// (before wins a tie), else the first (opening) or last (closing) read inside the period.
-/// Defines `{p}_idx` (1-based index into `ts`/`vs`, 0 when missing) and `{p}_method`.
-fn boundary_read(p: &str, b: i64, t: i64, start: i64, end: i64, opening: bool) -> String {
-    let fallback = if opening {
-        format!(
-            "arrayFirstIndex(x -> x >= {start}, ts) AS {p}_in, \
-             {p}_in > 0 AND ts[{p}_in] < {end} AS {p}_in_ok,"
-        )
-    } else {
-        format!(
-            "arrayCount(x -> x < {end}, ts) AS {p}_in, \
-             {p}_in > 0 AND ts[{p}_in] >= {start} AS {p}_in_ok,"
-        )
-    };
-    let fallback_name = if opening {
-        "first_in_period"
-    } else {
-        "last_in_period"
-    };
+/// A reading packed into one number, `(seconds since base) << 40 | value`, so that `maxIf` and
+/// `minIf` find the latest or earliest reading and its value at once (cheaper than `argMaxIf`).
+/// Counter values stay below 2^40 (a trillion pages); `base` is one second before the scan, so a
+/// packed reading is never 0 and 0 means "none".
+fn packed(base: i64) -> String {
+    format!("bitOr(bitShiftLeft(toUInt64(toUInt32(observed_at) - {base}), 40), value)")
+}
+
+/// The time and value of packed reading `p` as `{p}_t` and `{p}_v` (both 0 when there is none).
+fn unpack(p: &str, base: i64) -> String {
     format!(
-        "arrayCount(x -> x <= {b}, ts) AS {p}_le, \
-         {p}_le > 0 AND ts[{p}_le] = {b} AS {p}_exact, \
-         arrayCount(x -> x < {b}, ts) AS {p}_lt, \
-         {p}_lt > 0 AND {b} - ts[{p}_lt] <= {t} AS {p}_before_ok, \
-         arrayFirstIndex(x -> x > {b}, ts) AS {p}_gt, \
-         {p}_gt > 0 AND ts[{p}_gt] - {b} <= {t} AS {p}_after_ok, \
-         {fallback} \
-         multiIf({p}_exact, {p}_le, \
-                 {p}_before_ok AND (NOT {p}_after_ok OR {b} - ts[{p}_lt] <= ts[{p}_gt] - {b}), \
-                 {p}_lt, {p}_after_ok, {p}_gt, {p}_in_ok, {p}_in, 0) AS {p}_idx, \
-         multiIf({p}_idx = 0, 'missing', {p}_exact, 'actual', \
-                 {p}_idx = {p}_lt AND {p}_before_ok, 'nearest_before', \
-                 {p}_idx = {p}_gt AND {p}_after_ok, 'nearest_after', '{fallback_name}') \
-             AS {p}_method"
+        "if({p} > 0, toUInt32(bitShiftRight({p}, 40) + {base}), toUInt32(0)) AS {p}_t, \
+         bitAnd({p}, 1099511627775) AS {p}_v"
+    )
+}
+
+/// The read chosen at boundary `b` from the candidates `{p}_x` (exact), `{p}_b` (latest before,
+/// within tolerance) and `{p}_a` (earliest after, within tolerance): exact; else the nearer of
+/// before and after (before wins a tie); else the fallback reading `f` (the first or last in
+/// the period). Defines `{p}_method`, `{p}_t`, `{p}_v`.
+fn choose(p: &str, b: i64, fallback: &str, f: &str) -> String {
+    format!(
+        "multiIf({p}_x_t > 0, 'actual', \
+           {p}_b_t > 0 AND ({p}_a_t = 0 OR {b} - {p}_b_t <= {p}_a_t - {b}), 'nearest_before', \
+           {p}_a_t > 0, 'nearest_after', {f}_t > 0, '{fallback}', 'missing') AS {p}_method, \
+         multiIf({p}_method = 'actual', {p}_x_t, {p}_method = 'nearest_before', {p}_b_t, \
+           {p}_method = 'nearest_after', {p}_a_t, {f}_t) AS {p}_t, \
+         multiIf({p}_method = 'actual', {p}_x_v, {p}_method = 'nearest_before', {p}_b_v, \
+           {p}_method = 'nearest_after', {p}_a_v, {f}_v) AS {p}_v"
     )
 }
 
 /// Meter reads per device and counter kind. Columns (in order): tenant_id, device_id, kind,
 /// serial, vendor, model, device_name, location, open_at, open_value, open_method, close_at,
 /// close_value, close_method, usage, resets.
+///
+/// One scan of the raw readings in `[start − tolerance, end + tolerance]` gathers, per device
+/// and kind, the candidate reads at both boundaries, the first and last read in the period and
+/// the lowest and highest value in it. A counter is monotonic when its first read in the period
+/// is its lowest and its last its highest (and the boundary reads fit around them); then usage is
+/// closing − opening. Otherwise the counter went down (a reset): usage is the rise up to the
+/// highest value plus the rise from the lowest, and the row is flagged (`resets` = 1).
+///
+/// Devices and kinds that reported in the 92 days before the scan but not in it are joined in
+/// from the daily roll-up, so a device that stopped reporting is listed with missing reads.
 pub fn meter_reads(scope: &Scope, b: &Bounds) -> String {
     let (s, e, t) = (b.start, b.end, b.tolerance);
     let cond = scope.condition("tenant_id");
-    let open = boundary_read("open", s, t, s, e, true);
-    let close = boundary_read("close", e, t, s, e, false);
+    let lo = (s - t).max(1);
+    let base = lo - 1;
+    let pk = packed(base);
+    let at = |x: i64| format!("toDateTime({x})");
+    let in_period = format!("observed_at >= {} AND observed_at < {}", at(s), at(e));
+    let unpacked: Vec<String> = [
+        "open_x", "open_b", "open_a", "close_x", "close_b", "close_a", "first", "last",
+    ]
+    .iter()
+    .map(|p| unpack(p, base))
+    .collect();
     format!(
         "SELECT tenant_id, device_id, kind, serial, vendor, model, device_name, location, \
          open_at, open_value, open_method, close_at, close_value, close_method, usage, resets \
@@ -84,40 +97,53 @@ pub fn meter_reads(scope: &Scope, b: &Bounds) -> String {
           SELECT tenant_id, device_id, kind, \
            if(has = 1, open_method, 'missing') AS open_method, \
            if(has = 1, close_method, 'missing') AS close_method, \
-           if(has = 1 AND open_idx > 0, toUInt32(open_ts), NULL) AS open_at, \
-           if(has = 1 AND open_idx > 0, open_v, NULL) AS open_value, \
-           if(has = 1 AND close_idx > 0, toUInt32(close_ts), NULL) AS close_at, \
-           if(has = 1 AND close_idx > 0, close_v, NULL) AS close_value, \
-           if(has = 1 AND open_idx > 0 AND close_idx >= open_idx, usage_sum, NULL) AS usage, \
-           if(has = 1, resets_n, 0) AS resets \
+           if(has = 1 AND open_t > 0, open_t, NULL) AS open_at, \
+           if(has = 1 AND open_t > 0, open_v, NULL) AS open_value, \
+           if(has = 1 AND close_t > 0, close_t, NULL) AS close_at, \
+           if(has = 1 AND close_t > 0, close_v, NULL) AS close_value, \
+           if(has = 1 AND open_t > 0 AND close_t >= open_t, toUInt64(rises), NULL) AS usage, \
+           if(has = 1 AND open_t > 0 AND close_t > open_t AND NOT monotonic, 1, 0) AS resets \
           FROM ( \
+           SELECT tenant_id, device_id, kind, has, {unpacked}, {open}, {close}, \
+            first_t = 0 OR (min_in = first_v AND max_in = last_v AND open_v <= first_v \
+              AND last_v <= close_v) OR close_t < open_t AS monotonic, \
+            if(first_t = 0, greatest(open_v, close_v), \
+              greatest(max_in, greatest(open_v, close_v))) AS hi, \
+            if(first_t = 0, least(open_v, close_v), least(min_in, least(open_v, close_v))) AS lo, \
+            if(monotonic, if(close_v >= open_v, close_v - open_v, 0), \
+              (hi - open_v) + (close_v - lo)) AS rises \
+           FROM ( \
+            SELECT tenant_id, device_id, kind, toUInt8(1) AS has, \
+             maxIf({pk}, observed_at = {s_at}) AS open_x, \
+             maxIf({pk}, observed_at < {s_at} AND observed_at >= {s_lo}) AS open_b, \
+             minIf({pk}, observed_at > {s_at} AND observed_at <= {s_hi}) AS open_a, \
+             maxIf({pk}, observed_at = {e_at}) AS close_x, \
+             maxIf({pk}, observed_at < {e_at} AND observed_at >= {e_lo}) AS close_b, \
+             minIf({pk}, observed_at > {e_at}) AS close_a, \
+             minIf({pk}, {in_period}) AS first, maxIf({pk}, {in_period}) AS last, \
+             minIf(value, {in_period}) AS min_in, maxIf(value, {in_period}) AS max_in \
+            FROM counters \
+            WHERE {cond} AND observed_at >= {s_lo} AND observed_at <= {e_hi} \
+            GROUP BY tenant_id, device_id, kind \
+           ) \
+          ) AS l ALL FULL OUTER JOIN ( \
            SELECT DISTINCT tenant_id, device_id, kind FROM counters_daily \
            WHERE {cond} AND day >= toDate(toDateTime({keys_from})) \
              AND day <= toDate(toDateTime({keys_to})) \
-          ) AS l ANY LEFT JOIN ( \
-           SELECT tenant_id, device_id, kind, toUInt8(1) AS has, \
-            {open}, {close}, \
-            ts[open_idx] AS open_ts, vs[open_idx] AS open_v, \
-            ts[close_idx] AS close_ts, vs[close_idx] AS close_v, \
-            arrayDifference(arraySlice(vs, open_idx, close_idx - open_idx + 1)) AS steps, \
-            arraySum(arrayFilter(x -> x > 0, steps)) AS usage_sum, \
-            if(open_idx > 0 AND close_idx > open_idx, arrayCount(x -> x < 0, steps), 0) \
-             AS resets_n \
-           FROM ( \
-            SELECT tenant_id, device_id, kind, \
-             arraySort(x -> x.1, groupUniqArray((toUInt32(observed_at), value))) AS r, \
-             arrayMap(x -> toInt64(x.1), r) AS ts, arrayMap(x -> x.2, r) AS vs \
-            FROM counters \
-            WHERE {cond} AND observed_at >= toDateTime({lo}) AND observed_at <= toDateTime({hi}) \
-            GROUP BY tenant_id, device_id, kind \
-           ) \
           ) AS r USING (tenant_id, device_id, kind) \
          ) AS l ANY LEFT JOIN ({info}) AS r USING (tenant_id, device_id) \
          ORDER BY tenant_id, device_id, kind",
+        unpacked = unpacked.join(", "),
+        open = choose("open", s, "first_in_period", "first"),
+        close = choose("close", e, "last_in_period", "last"),
+        s_at = at(s),
+        s_lo = at(lo),
+        s_hi = at(s + t),
+        e_at = at(e),
+        e_lo = at((e - t).max(0)),
+        e_hi = at(e + t),
         keys_from = s - 92 * 86_400,
-        keys_to = e + t,
-        lo = (s - t).max(0),
-        hi = e + t,
+        keys_to = lo,
         info = device_info(scope),
     )
 }

@@ -56,11 +56,23 @@ impl Value {
 
     /// The value as plain text, for CSV and PDF. NULL is empty.
     pub fn display(&self) -> String {
+        let mut out = String::new();
+        self.write_to(&mut out);
+        out
+    }
+
+    /// Appends the plain text of the value to `out` (the CSV writer reuses one buffer).
+    pub fn write_to(&self, out: &mut String) {
+        use std::fmt::Write;
         match self {
-            Value::Null => String::new(),
-            Value::Text(s) | Value::Date(s) | Value::Time(_, s) => s.clone(),
-            Value::Int(v) => v.to_string(),
-            Value::Float(v) => format!("{v:.2}"),
+            Value::Null => {}
+            Value::Text(s) | Value::Date(s) | Value::Time(_, s) => out.push_str(s),
+            Value::Int(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Value::Float(v) => {
+                let _ = write!(out, "{v:.2}");
+            }
         }
     }
 

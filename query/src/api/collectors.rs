@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Scoped, Json};
+use super::{Json, Scoped};
 use crate::devices::rfc3339;
 use crate::error::{ApiResult, Problems};
 use crate::state::AppState;

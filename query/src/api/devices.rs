@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Scoped, Json, Path, Query};
+use super::{Json, Path, Query, Scoped};
 use crate::detail::{self, Alert, CounterPoint, DeviceDetail, HistoryQuery, SupplyPoint};
 use crate::devices::{self, DeviceFilter, DevicePage};
 use crate::error::{ApiError, ApiResult, Problems};

@@ -13,7 +13,7 @@ use tracing::warn;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Scoped, Path, Query};
+use super::{Path, Query, Scoped};
 use crate::error::{ApiError, ApiResult, Problems};
 use crate::metrics as m;
 use crate::reporting::{self, ReportParams};

@@ -2,17 +2,17 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use fleet_ingest::http::PeerAddr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Json};
+use super::Json;
 use crate::auth::{Caller, Role, SESSION_COOKIE, Via, session_cookie};
 use crate::error::{ApiResult, Problems};
 use crate::state::AppState;

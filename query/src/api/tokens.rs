@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Scoped, Json, Path};
+use super::{Json, Path, Scoped};
 use crate::auth::{API_TOKEN_PREFIX, Role, new_secret};
 use crate::devices::rfc3339;
 use crate::error::{ApiError, ApiResult, Problems};

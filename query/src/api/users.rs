@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Scoped, path_id, Json, Path};
+use super::{Json, Path, Scoped, path_id};
 use crate::auth::Role;
 use crate::error::{ApiError, ApiResult, Problems};
 use crate::state::AppState;

@@ -23,9 +23,15 @@ pub(super) async fn write<W: AsyncWrite + Unpin>(
         .write_record(report.columns.iter().map(|c| c.name))
         .map_err(ReportError::write)?;
     let mut rows = 0u64;
+    let mut field = String::with_capacity(64);
     while let Some(row) = report.next_row().await? {
+        for v in &row {
+            field.clear();
+            v.write_to(&mut field);
+            writer.write_field(&field).map_err(ReportError::write)?;
+        }
         writer
-            .write_record(row.iter().map(|v| v.display()))
+            .write_record(None::<&[u8]>)
             .map_err(ReportError::write)?;
         rows += 1;
         if writer.get_ref().len() >= super::CHUNK {
