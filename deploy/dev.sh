@@ -19,6 +19,7 @@ CH_HTTP_PORT="${FLEET_DEV_CLICKHOUSE_HTTP_PORT:-18123}"
 CH_TCP_PORT="${FLEET_DEV_CLICKHOUSE_TCP_PORT:-19000}"
 CH_URL="http://127.0.0.1:$CH_HTTP_PORT"
 GATEWAY_LISTEN="${FLEET_DEV_GATEWAY_LISTEN:-127.0.0.1:8090}"
+QUERY_LISTEN="${FLEET_DEV_QUERY_LISTEN:-127.0.0.1:8080}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fleetmeter/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
@@ -161,7 +162,7 @@ cmd_demo() {
     start_clickhouse
     cd "$ROOT"
     say "building the release binaries"
-    cargo build --release --locked -p fleet-ingest -p fleet-benches -p fleet-collector
+    cargo build --release --locked -p fleet-ingest -p fleet-benches -p fleet-collector -p fleet-query
     local bin="$CARGO_TARGET_DIR/release"
     export FLEET_CLICKHOUSE_URL="$CH_URL" FLEET_DATABASE="${FLEET_DATABASE:-fleet_demo}"
 
@@ -219,6 +220,24 @@ TOML
     echo $! >"$DEV/collector.pid"
     trap 'stop_pidfile "$DEV/collector.pid"; stop_pidfile "$DEV/sim.pid"; stop_pidfile "$DEV/gateway.pid"' EXIT
 
+    # The query service, with an administrator and a dealer user (created once).
+    "$bin/fleet-ingest" tenant create --name demo-customer-2 --parent demo-dealer 2>/dev/null || true
+    echo "demo-admin-password" | "$bin/fleet-query" user create --email admin@demo.example \
+        --role admin --password-stdin 2>/dev/null || true
+    echo "demo-dealer-password" | "$bin/fleet-query" user create --email dealer@demo.example \
+        --role dealer --tenant demo-dealer --password-stdin 2>/dev/null || true
+    stop_pidfile "$DEV/query.pid"
+    say "starting the query service on http://$QUERY_LISTEN (log in .dev/log/query.log)"
+    "$bin/fleet-query" serve --listen "$QUERY_LISTEN" >"$DEV/log/query.log" 2>&1 &
+    echo $! >"$DEV/query.pid"
+    trap 'stop_pidfile "$DEV/query.pid"; stop_pidfile "$DEV/collector.pid"; stop_pidfile "$DEV/sim.pid"; stop_pidfile "$DEV/gateway.pid"' EXIT
+    for _ in $(seq 1 100); do
+        http_get "http://$QUERY_LISTEN/readyz" >/dev/null 2>&1 && break
+        sleep 0.2
+    done
+    http_get "http://$QUERY_LISTEN/readyz" >/dev/null || die "the query service did not become ready (see .dev/log/query.log)"
+    local month; month="$(date -u +%Y-%m)"
+
     cat <<INFO
 
 Fleetmeter demo is running.
@@ -230,6 +249,15 @@ Fleetmeter demo is running.
   metrics       http://$GATEWAY_LISTEN/metrics
   ClickHouse    $CH_URL  database $FLEET_DATABASE
                 try: echo 'SELECT kind, count(), max(value) FROM $FLEET_DATABASE.counters GROUP BY kind' | curl -s '$CH_URL/' --data-binary @-
+  query API     http://$QUERY_LISTEN/api/docs  (Swagger UI; OpenAPI at /api/v1/openapi.json)
+                log in:  admin@demo.example / demo-admin-password  (everything)
+                         dealer@demo.example / demo-dealer-password  (demo-dealer and its customers)
+                try: curl -s -c /tmp/fleet-cookie -H 'content-type: application/json' \\
+                       -d '{"email":"dealer@demo.example","password":"demo-dealer-password"}' \\
+                       http://$QUERY_LISTEN/api/v1/session
+                     curl -s -b /tmp/fleet-cookie 'http://$QUERY_LISTEN/api/v1/devices?limit=5'
+                     curl -s -b /tmp/fleet-cookie -o meter-reads.xlsx \\
+                       'http://$QUERY_LISTEN/api/v1/reports/meter-reads?from=$month&format=xlsx'
   collector token for the demo site (already in use by the feeder below):
                 $token
 
@@ -238,11 +266,12 @@ INFO
     # In the background and waited for, so that a signal to this script ends the feeder too.
     "$bin/fleet-bench" feed --url "http://$GATEWAY_LISTEN" --token "$token" --devices 200 --every-secs 30 &
     local feeder=$!
-    trap 'kill '"$feeder"' 2>/dev/null; stop_pidfile "$DEV/collector.pid"; stop_pidfile "$DEV/sim.pid"; stop_pidfile "$DEV/gateway.pid"' EXIT
+    trap 'kill '"$feeder"' 2>/dev/null; stop_pidfile "$DEV/query.pid"; stop_pidfile "$DEV/collector.pid"; stop_pidfile "$DEV/sim.pid"; stop_pidfile "$DEV/gateway.pid"' EXIT
     wait "$feeder"
 }
 
 cmd_stop() {
+    stop_pidfile "$DEV/query.pid"
     stop_pidfile "$DEV/collector.pid"
     stop_pidfile "$DEV/sim.pid"
     stop_pidfile "$DEV/gateway.pid"

@@ -153,7 +153,8 @@ pub async fn detail(store: &Store, tenant: u64, device: u64) -> ApiResult<Device
     let c = store.client();
     let inventory: Inventory = c
         .query(&format!(
-            "SELECT argMax(vendor, last_seen), argMax(model, last_seen), argMax(serial, last_seen), \
+            "SELECT argMax(vendor, last_seen), argMax(model, last_seen), \
+             argMax(serial, last_seen), \
              argMax(mac, last_seen), argMax(ip, last_seen), argMax(hostname, last_seen), \
              argMax(firmware, last_seen), argMax(name, last_seen), argMax(location, last_seen), \
              argMax(contact, last_seen), argMax(color, last_seen), argMax(duplex, last_seen), \

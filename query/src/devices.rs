@@ -193,8 +193,10 @@ pub async fn list(store: &Store, scope: &Scope, f: &DeviceFilter) -> ApiResult<D
     }
     if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
         conditions.push(
-            "(positionCaseInsensitiveUTF8(serial, ?) > 0 OR positionCaseInsensitiveUTF8(name, ?) > 0 \
-             OR positionCaseInsensitiveUTF8(location, ?) > 0 OR positionCaseInsensitiveUTF8(ip, ?) > 0)"
+            "(positionCaseInsensitiveUTF8(serial, ?) > 0 \
+             OR positionCaseInsensitiveUTF8(name, ?) > 0 \
+             OR positionCaseInsensitiveUTF8(location, ?) > 0 \
+             OR positionCaseInsensitiveUTF8(ip, ?) > 0)"
                 .into(),
         );
         binds.extend(std::iter::repeat_n(q.to_owned(), 4));

@@ -62,7 +62,8 @@ impl QueryService {
                 info!("query service stopped");
             }
         });
-        info!(listen = %local_addr, tls = config.server.tls_cert.is_some(), "query service listening");
+        let tls = config.server.tls_cert.is_some();
+        info!(listen = %local_addr, tls, "query service listening");
         Ok(QueryService {
             local_addr,
             stop,

@@ -41,7 +41,7 @@ impl Forecast {
 
     /// Days until empty as (P10, P50, P90), or `None` without consumption or a known level.
     pub fn days_left(&self, remaining: Remaining) -> Option<(f64, f64, f64)> {
-        if !(self.mu > 0.0) || !self.mu.is_finite() {
+        if self.mu.is_nan() || self.mu <= 0.0 || !self.mu.is_finite() {
             return None;
         }
         let (low, mid, high) = match remaining {
