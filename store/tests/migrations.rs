@@ -15,11 +15,11 @@ async fn migrate_creates_the_schema_and_a_second_run_is_a_no_op() {
 
     assert_eq!(
         store.migrate().await.unwrap(),
-        MigrationOutcome::Applied { from: 0, to: 1 }
+        MigrationOutcome::Applied { from: 0, to: 2 }
     );
     assert_eq!(
         store.migrate().await.unwrap(),
-        MigrationOutcome::UpToDate(1)
+        MigrationOutcome::UpToDate(2)
     );
     store.check_schema().await.unwrap();
     store.drop_database().await.unwrap();
@@ -41,7 +41,7 @@ async fn a_newer_schema_than_the_binary_knows_is_refused() {
             err,
             StoreError::SchemaTooNew {
                 found: 99,
-                known: 1,
+                known: 2,
                 ..
             }
         ),
@@ -75,5 +75,41 @@ async fn schema_check_names_a_changed_column() {
         message.contains("`supplies.percent` is missing"),
         "{message}"
     );
+    store.drop_database().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_version_1_database_gets_the_account_tables() {
+    let store = fresh_store("from_v1").await;
+    // Back to version 1: without migration 2's tables and its ledger row.
+    for table in ["users", "sessions", "api_tokens", "tenant_settings"] {
+        store
+            .raw_execute(&format!("DROP TABLE {table}"))
+            .await
+            .unwrap();
+    }
+    store
+        .raw_execute("DROP TABLE schema_migrations")
+        .await
+        .unwrap();
+    store
+        .raw_execute(
+            "CREATE TABLE schema_migrations (version UInt32, name String, applied_at DateTime) \
+             ENGINE = MergeTree ORDER BY version",
+        )
+        .await
+        .unwrap();
+    store
+        .raw_execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) \
+             VALUES (1, 'initial schema', now())",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        MigrationOutcome::Applied { from: 1, to: 2 }
+    );
+    store.check_schema().await.unwrap();
     store.drop_database().await.unwrap();
 }

@@ -87,7 +87,7 @@ async fn the_command_line_migrates_and_manages_tenants_and_tokens() {
 
     let first = cli(db, &["migrate"]);
     assert!(first.status.success(), "{first:?}");
-    assert!(String::from_utf8_lossy(&first.stderr).contains("from version 0 to 1"));
+    assert!(String::from_utf8_lossy(&first.stderr).contains("from version 0 to 2"));
     let second = cli(db, &["migrate"]);
     assert!(
         String::from_utf8_lossy(&second.stderr).contains("up to date"),
