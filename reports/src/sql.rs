@@ -84,12 +84,26 @@ pub fn meter_reads(scope: &Scope, b: &Bounds) -> String {
     let pk = packed(base);
     let at = |x: i64| format!("toDateTime({x})");
     let in_period = format!("observed_at >= {} AND observed_at < {}", at(s), at(e));
-    let unpacked: Vec<String> = [
-        "open_x", "open_b", "open_a", "close_x", "close_b", "close_a", "first", "last",
-    ]
-    .iter()
-    .map(|p| unpack(p, base))
-    .collect();
+    let mut unpacked: Vec<String> = ["open_le", "close_ge", "first", "last"]
+        .iter()
+        .map(|p| unpack(p, base))
+        .collect();
+    // The candidates of `choose`, from four packed aggregates: the latest reading at or before
+    // the start (exact or before), the earliest at or after the end (exact or after), and the
+    // first and last in the period (after the start, before the end, or the fallbacks).
+    unpacked.push(format!(
+        "if(open_le_t = {s}, open_le_t, toUInt32(0)) AS open_x_t, open_le_v AS open_x_v, \
+         if(open_le_t > 0 AND open_le_t < {s}, open_le_t, toUInt32(0)) AS open_b_t, \
+         open_le_v AS open_b_v, \
+         if(first_t > {s} AND first_t <= {s_hi}, first_t, toUInt32(0)) AS open_a_t, \
+         first_v AS open_a_v, \
+         if(close_ge_t = {e}, close_ge_t, toUInt32(0)) AS close_x_t, close_ge_v AS close_x_v, \
+         if(close_ge_t > {e}, close_ge_t, toUInt32(0)) AS close_a_t, close_ge_v AS close_a_v, \
+         if(last_t > 0 AND last_t >= {e_lo}, last_t, toUInt32(0)) AS close_b_t, \
+         last_v AS close_b_v",
+        s_hi = s + t,
+        e_lo = (e - t).max(0),
+    ));
     format!(
         "SELECT tenant_id, device_id, kind, serial, vendor, model, device_name, location, \
          open_at, open_value, open_method, close_at, close_value, close_method, usage, resets \
@@ -114,12 +128,8 @@ pub fn meter_reads(scope: &Scope, b: &Bounds) -> String {
               (hi - open_v) + (close_v - lo)) AS rises \
            FROM ( \
             SELECT tenant_id, device_id, kind, toUInt8(1) AS has, \
-             maxIf({pk}, observed_at = {s_at}) AS open_x, \
-             maxIf({pk}, observed_at < {s_at} AND observed_at >= {s_lo}) AS open_b, \
-             minIf({pk}, observed_at > {s_at} AND observed_at <= {s_hi}) AS open_a, \
-             maxIf({pk}, observed_at = {e_at}) AS close_x, \
-             maxIf({pk}, observed_at < {e_at} AND observed_at >= {e_lo}) AS close_b, \
-             minIf({pk}, observed_at > {e_at}) AS close_a, \
+             maxIf({pk}, observed_at <= {s_at}) AS open_le, \
+             minIf({pk}, observed_at >= {e_at}) AS close_ge, \
              minIf({pk}, {in_period}) AS first, maxIf({pk}, {in_period}) AS last, \
              minIf(value, {in_period}) AS min_in, maxIf(value, {in_period}) AS max_in \
             FROM counters \
@@ -138,9 +148,7 @@ pub fn meter_reads(scope: &Scope, b: &Bounds) -> String {
         close = choose("close", e, "last_in_period", "last"),
         s_at = at(s),
         s_lo = at(lo),
-        s_hi = at(s + t),
         e_at = at(e),
-        e_lo = at((e - t).max(0)),
         e_hi = at(e + t),
         keys_from = s - 92 * 86_400,
         keys_to = lo,
