@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use clickhouse::query::BytesCursor;
 use fleet_store::{Scope, Store};
-use tokio::io::{AsyncBufReadExt, Lines};
+use tokio::io::AsyncBufReadExt;
 
 use crate::period::Period;
 use crate::shape::{self, Shaper};
@@ -92,7 +92,9 @@ impl Meta {
 pub struct Report {
     pub meta: Meta,
     pub columns: Vec<Column>,
-    lines: Lines<BytesCursor>,
+    cursor: BytesCursor,
+    /// One line of the answer, reused.
+    line: String,
     shaper: Box<dyn Shaper + Send>,
     pending: std::collections::VecDeque<Vec<Value>>,
     done: bool,
@@ -116,12 +118,19 @@ impl Report {
             if self.done {
                 return Ok(None);
             }
-            match self.lines.next_line().await.map_err(ReportError::read)? {
-                Some(line) => {
-                    let fields: Vec<Option<String>> = line.split('\t').map(unescape_tsv).collect();
+            self.line.clear();
+            let read = self
+                .cursor
+                .read_line(&mut self.line)
+                .await
+                .map_err(ReportError::read)?;
+            match read {
+                n if n > 0 => {
+                    let line = self.line.strip_suffix('\n').unwrap_or(&self.line);
+                    let fields: Vec<_> = line.split('\t').map(unescape_tsv).collect();
                     self.pending.extend(self.shaper.row(&fields)?);
                 }
-                None => {
+                _ => {
                     self.done = true;
                     self.pending.extend(self.shaper.finish());
                 }
@@ -188,7 +197,8 @@ pub async fn start(
     Ok(Report {
         columns: shaper.columns(),
         meta,
-        lines: cursor.lines(),
+        cursor,
+        line: String::with_capacity(512),
         shaper,
         pending: Default::default(),
         done: false,
@@ -213,7 +223,7 @@ async fn fleet_rates(
     while let Some(line) = lines.next_line().await.map_err(ReportError::read)? {
         let f: Vec<String> = line
             .split('\t')
-            .map(|s| unescape_tsv(s).unwrap_or_default())
+            .map(|s| unescape_tsv(s).unwrap_or_default().into_owned())
             .collect();
         if let [model, kind, color, rate, sigma, _n] = f.as_slice() {
             let rate = rate.parse().unwrap_or(0.0);

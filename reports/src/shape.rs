@@ -9,7 +9,7 @@ use crate::period::Period;
 use crate::run::Options;
 use crate::table::{Column, Kind, Value, col};
 
-type Fields<'a> = &'a [Option<String>];
+type Fields<'a> = &'a [Option<std::borrow::Cow<'a, str>>];
 
 pub trait Shaper {
     fn columns(&self) -> Vec<Column>;
@@ -154,8 +154,7 @@ impl Shaper for MeterReads {
     fn row(&mut self, fields: Fields<'_>) -> Result<Vec<Vec<Value>>, ReportError> {
         let tenant = fields
             .first()
-            .cloned()
-            .flatten()
+            .and_then(|f| f.as_deref())
             .and_then(|s| s.parse().ok());
         let mut out = Vec::new();
         if self.subtotals && self.current != tenant {
