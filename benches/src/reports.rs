@@ -104,7 +104,8 @@ pub async fn seed(a: SeedArgs) -> anyhow::Result<()> {
             .with_context(|| format!("seeding day {day}"))?;
     }
     println!(
-        "seeded {} devices × 3 counters × {} readings a day × {} days ({} rows) into `{}` in {:.1} s",
+        "seeded {} devices × 3 counters × {} readings a day × {} days ({} rows) \
+         into `{}` in {:.1} s",
         devices,
         a.reads_per_day,
         a.days,

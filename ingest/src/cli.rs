@@ -1,6 +1,7 @@
 //! Command-line pieces shared by the server binaries (`fleet-ingest`, `fleet-query`): the
 //! ClickHouse flags, logging set-up and the wait for a stop signal.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use fleet_store::PartialClickHouseSettings;
@@ -40,6 +41,47 @@ impl ClickHouseArgs {
             database: self.database.clone(),
         }
     }
+}
+
+/// The flags of a `serve` command; they override the configuration file's `[server]` table.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides `server.listen`)
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// PEM certificate chain for HTTPS
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// Applies the flags given to a server configuration's listen address and TLS files.
+    pub fn apply(
+        self,
+        listen: &mut SocketAddr,
+        tls_cert: &mut Option<PathBuf>,
+        tls_key: &mut Option<PathBuf>,
+    ) {
+        if let Some(address) = self.listen {
+            *listen = address;
+        }
+        if self.tls_cert.is_some() {
+            *tls_cert = self.tls_cert;
+            *tls_key = self.tls_key;
+        }
+    }
+}
+
+/// Cancels `stop` on Ctrl-C or SIGTERM, from a task of its own.
+pub fn cancel_on_signal(stop: tokio_util::sync::CancellationToken) {
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested");
+        stop.cancel();
+    });
 }
 
 /// Logs to standard error, filtered by `FLEET_LOG` (default `info`), as JSON when

@@ -1,17 +1,14 @@
 //! `fleet-ingest`: migrate the schema, manage tenants and collector tokens, and run the gateway.
 
 use std::io::Write;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fleet_ingest::Gateway;
 use fleet_ingest::auth::issue_token;
-use fleet_ingest::cli::{ClickHouseArgs, init_logging, wait_for_signal};
+use fleet_ingest::cli::{ClickHouseArgs, ServeArgs, cancel_on_signal, init_logging};
 use fleet_ingest::config::FileConfig;
 use fleet_store::{ClickHouseSettings, Features, MigrationOutcome, ServerVersion, Store};
-use tracing::info;
 
 #[derive(Parser)]
 #[command(name = "fleet-ingest", version, about = "Fleetmeter's ingest gateway")]
@@ -33,17 +30,7 @@ enum Command {
     #[command(subcommand)]
     Token(TokenCommand),
     /// Run the gateway
-    Serve {
-        /// Address to listen on [default: 127.0.0.1:8090]
-        #[arg(long)]
-        listen: Option<SocketAddr>,
-        /// PEM certificate chain for HTTPS
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// PEM private key for HTTPS
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-    },
+    Serve(ServeArgs),
     /// Print the DDL the store emits for a server version (for compatibility checks)
     Ddl {
         /// Server version to render for, such as 24.8 or 18.16
@@ -100,11 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = ClickHouseSettings::resolve(&[&flags, &file.clickhouse])?;
 
     match cli.command {
-        Command::Serve {
-            listen,
-            tls_cert,
-            tls_key,
-        } => serve(file, settings, listen, tls_cert, tls_key).await,
+        Command::Serve(args) => serve(file, settings, args).await,
         Command::Ddl { server_version } => {
             let version = ServerVersion::parse(&server_version)
                 .with_context(|| format!("`{server_version}` is not a version"))?;
@@ -131,24 +114,16 @@ async fn connect(settings: &ClickHouseSettings) -> anyhow::Result<Store> {
 async fn serve(
     mut file: FileConfig,
     settings: ClickHouseSettings,
-    listen: Option<SocketAddr>,
-    tls_cert: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
+    args: ServeArgs,
 ) -> anyhow::Result<()> {
-    if let Some(listen) = listen {
-        file.server.listen = listen;
-    }
-    if tls_cert.is_some() {
-        file.server.tls_cert = tls_cert;
-        file.server.tls_key = tls_key;
-    }
+    let server = &mut file.server;
+    args.apply(
+        &mut server.listen,
+        &mut server.tls_cert,
+        &mut server.tls_key,
+    );
     let gateway = Gateway::start(file, settings).await?;
-    let stopper = gateway.stopper();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        info!("shutdown requested");
-        stopper.cancel();
-    });
+    cancel_on_signal(gateway.stopper());
     gateway.wait().await;
     Ok(())
 }
@@ -219,7 +194,7 @@ async fn admin(store: Store, command: Command) -> anyhow::Result<()> {
                 )?;
             }
         }
-        Command::Serve { .. } | Command::Ddl { .. } => unreachable!("handled by `run`"),
+        Command::Serve(_) | Command::Ddl { .. } => unreachable!("handled by `run`"),
     }
     Ok(())
 }

@@ -59,17 +59,7 @@ pub fn user_name(tenant: &str) -> String {
 
 /// The views' statements for `database`.
 pub fn view_statements(database: &str) -> Vec<String> {
-    VIEWS_SQL
-        .replace("{db}", &format!("`{database}`"))
-        .split("\n;\n")
-        .map(|s| {
-            s.lines()
-                .filter(|l| !l.trim_start().starts_with("--"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .filter(|s| !s.trim().is_empty() && s.trim() != ";")
-        .collect()
+    fleet_store::sql_statements(VIEWS_SQL, &format!("`{database}`"))
 }
 
 pub async fn apply_views(store: &Store) -> anyhow::Result<()> {

@@ -2,12 +2,11 @@
 //! reports and BI users.
 
 use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use fleet_ingest::cli::{ClickHouseArgs, init_logging, wait_for_signal};
+use fleet_ingest::cli::{ClickHouseArgs, ServeArgs, cancel_on_signal, init_logging};
 use fleet_query::api;
 use fleet_query::auth::Role;
 use fleet_query::config::FileConfig;
@@ -15,7 +14,6 @@ use fleet_query::reporting::{self, ReportParams};
 use fleet_query::tenancy::Directory;
 use fleet_query::{QueryService, bi};
 use fleet_store::{ClickHouseSettings, Scope, Store};
-use tracing::info;
 
 #[derive(Parser)]
 #[command(name = "fleet-query", version, about = "Fleetmeter's query service")]
@@ -29,17 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the query service (REST API, reports, OpenAPI and Swagger UI)
-    Serve {
-        /// Address to listen on [default: 127.0.0.1:8080]
-        #[arg(long)]
-        listen: Option<SocketAddr>,
-        /// PEM certificate chain for HTTPS
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// PEM private key for HTTPS
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-    },
+    Serve(ServeArgs),
     /// Manage users
     #[command(subcommand)]
     User(UserCommand),
@@ -159,26 +147,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         None => FileConfig::default(),
     };
     let settings = ClickHouseSettings::resolve(&[&cli.clickhouse.partial(), &file.clickhouse])?;
-    if let Command::Serve {
-        listen,
-        tls_cert,
-        tls_key,
-    } = cli.command
-    {
-        if let Some(listen) = listen {
-            file.server.listen = listen;
-        }
-        if tls_cert.is_some() {
-            file.server.tls_cert = tls_cert;
-            file.server.tls_key = tls_key;
-        }
+    if let Command::Serve(args) = cli.command {
+        let server = &mut file.server;
+        args.apply(
+            &mut server.listen,
+            &mut server.tls_cert,
+            &mut server.tls_key,
+        );
         let service = QueryService::start(file, settings).await?;
-        let stopper = service.stopper();
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            info!("shutdown requested");
-            stopper.cancel();
-        });
+        cancel_on_signal(service.stopper());
         service.wait().await;
         return Ok(());
     }
@@ -211,13 +188,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .by_name(&name)
                         .with_context(|| format!("no tenant named `{name}`"))?;
                     let kind = tree.kind(t.tenant_id);
-                    let fits = matches!(
-                        (role, kind),
-                        (Role::Dealer, fleet_query::tenancy::TenantKind::Dealer)
-                            | (Role::Customer, fleet_query::tenancy::TenantKind::Customer)
-                    );
                     anyhow::ensure!(
-                        fits,
+                        api::users::role_fits(role, kind),
                         "`{name}` is a {kind:?} tenant, not for a {} user",
                         role.as_str()
                     );
@@ -352,7 +324,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let user = bi::drop(&store, &tenant).await?;
             eprintln!("dropped `{user}`");
         }
-        Command::Serve { .. } | Command::Openapi => unreachable!("handled above"),
+        Command::Serve(_) | Command::Openapi => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -49,6 +49,57 @@ impl Prepared {
     }
 }
 
+/// A report request resolved against the tenant tree: what to run, for which tenants, when.
+struct Resolved {
+    meta: Meta,
+    scope: Scope,
+    options: Options,
+    names: std::collections::HashMap<u64, String>,
+}
+
+/// The tenant (by id or name; the caller's own by default) within `scope`, its subtree, the
+/// period in its time zone and the options with their defaults.
+async fn resolve(
+    directory: &Directory,
+    scope: &Scope,
+    own_tenant: u64,
+    name: ReportName,
+    params: &ReportParams,
+    defaults: &Options,
+) -> ApiResult<Resolved> {
+    let tree = directory.tree().await?;
+    let tenant = match params.tenant.as_deref() {
+        Some(t) => t
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| tree.get(id))
+            .or_else(|| tree.by_name(t))
+            .ok_or_else(|| ApiError::not_found("tenant"))?,
+        None => tree.get(own_tenant).ok_or_else(|| {
+            ApiError::Invalid("give the tenant (`tenant=` id or name) the report is for".into())
+        })?,
+    };
+    if !scope.contains(tenant.tenant_id) {
+        return Err(ApiError::not_found("tenant"));
+    }
+    let zone = tree.time_zone(tenant.tenant_id);
+    Ok(Resolved {
+        meta: Meta {
+            name,
+            tenant: tenant.name.clone(),
+            period: Period::parse(&params.from, params.to.as_deref(), &zone)?,
+        },
+        scope: scope.narrow(&Scope::tenants(tree.subtree(tenant.tenant_id))),
+        options: Options {
+            tolerance_hours: params.tolerance_hours.unwrap_or(defaults.tolerance_hours),
+            subtotals: params.subtotals.unwrap_or(defaults.subtotals),
+            min_monthly: params.min_monthly.unwrap_or(defaults.min_monthly),
+            max_monthly: params.max_monthly.unwrap_or(defaults.max_monthly),
+        },
+        names: tree.names(),
+    })
+}
+
 /// Resolves everything and starts the query; the first row is read, so SQL errors surface here.
 pub async fn prepare(
     store: &Store,
@@ -62,41 +113,8 @@ pub async fn prepare(
     let name = ReportName::parse(name).map_err(|_| ApiError::not_found("report"))?;
     let format = Format::parse(params.format.as_deref().unwrap_or("json"))?;
     let csv = CsvOptions::parse(params.csv_delimiter.as_deref(), params.bom)?;
-    let tree = directory.tree().await?;
-    let tenant = match params.tenant.as_deref() {
-        Some(t) => match t.parse::<u64>().ok().and_then(|id| tree.get(id)) {
-            Some(found) => found.clone(),
-            None => tree
-                .by_name(t)
-                .cloned()
-                .ok_or_else(|| ApiError::not_found("tenant"))?,
-        },
-        None => tree.get(own_tenant).cloned().ok_or_else(|| {
-            ApiError::Invalid("give the tenant (`tenant=` id or name) the report is for".into())
-        })?,
-    };
-    if !scope.contains(tenant.tenant_id) {
-        return Err(ApiError::not_found("tenant"));
-    }
-    let report_scope = scope.narrow(&Scope::tenants(tree.subtree(tenant.tenant_id)));
-    let period = Period::parse(
-        &params.from,
-        params.to.as_deref(),
-        &tree.time_zone(tenant.tenant_id),
-    )?;
-    let options = Options {
-        tolerance_hours: params.tolerance_hours.unwrap_or(defaults.tolerance_hours),
-        subtotals: params.subtotals.unwrap_or(defaults.subtotals),
-        min_monthly: params.min_monthly.unwrap_or(defaults.min_monthly),
-        max_monthly: params.max_monthly.unwrap_or(defaults.max_monthly),
-    };
-    let meta = Meta {
-        name,
-        tenant: tenant.name.clone(),
-        period,
-    };
-    let mut report =
-        fleet_reports::start(store, meta, &report_scope, tree.names(), &options).await?;
+    let r = resolve(directory, scope, own_tenant, name, params, defaults).await?;
+    let mut report = fleet_reports::start(store, r.meta, &r.scope, r.names, &r.options).await?;
     report.prime().await?;
     Ok(Prepared {
         report,
@@ -105,7 +123,7 @@ pub async fn prepare(
     })
 }
 
-/// The SQL a report would run (for `fleet-query report --sql`).
+/// The SQL a report would run for the operator (for `fleet-query report --sql`).
 pub async fn sql(
     directory: &Directory,
     name: &str,
@@ -113,24 +131,11 @@ pub async fn sql(
     defaults: &Options,
 ) -> ApiResult<String> {
     let name = ReportName::parse(name)?;
-    let tree = directory.tree().await?;
-    let tenant_name = params
-        .tenant
-        .as_deref()
-        .ok_or_else(|| ApiError::Invalid("give --tenant".into()))?;
-    let tenant = tree
-        .by_name(tenant_name)
-        .or_else(|| tenant_name.parse().ok().and_then(|id| tree.get(id)))
-        .ok_or_else(|| ApiError::not_found("tenant"))?;
-    let scope = Scope::tenants(tree.subtree(tenant.tenant_id));
-    let period = Period::parse(
-        &params.from,
-        params.to.as_deref(),
-        &tree.time_zone(tenant.tenant_id),
-    )?;
-    let options = Options {
-        tolerance_hours: params.tolerance_hours.unwrap_or(defaults.tolerance_hours),
-        ..defaults.clone()
-    };
-    Ok(fleet_reports::report_sql(name, &scope, &period, &options))
+    let r = resolve(directory, &Scope::everything(), 0, name, params, defaults).await?;
+    Ok(fleet_reports::report_sql(
+        name,
+        &r.scope,
+        &r.meta.period,
+        &r.options,
+    ))
 }

@@ -72,6 +72,15 @@ impl<'a> Row<'a> {
         }
     }
 
+    /// The customer's name (from the tenant id in field 0) followed by fields 1..=`texts` as
+    /// text: how most report rows start.
+    fn lead(&self, names: &HashMap<u64, String>, texts: usize) -> Vec<Value> {
+        let mut row = Vec::with_capacity(self.fields.len() + 4);
+        row.push(self.customer(0, names));
+        row.extend((1..=texts).map(|i| self.text(i)));
+        row
+    }
+
     fn customer(&self, i: usize, names: &HashMap<u64, String>) -> Value {
         let id = self.id(i);
         Value::Text(names.get(&id).cloned().unwrap_or_else(|| id.to_string()))
@@ -299,16 +308,8 @@ impl Shaper for Supplies {
             Some(d) => day_value(d),
             None => Value::Null,
         };
-        Ok(vec![vec![
-            r.customer(0, &self.names),
-            r.text(1),
-            r.text(2),
-            r.text(3),
-            r.text(4),
-            r.text(5),
-            r.text(6),
-            r.text(7),
-            r.text(8),
+        let mut row = r.lead(&self.names, 8);
+        row.extend([
             percent,
             Value::Text(state.into()),
             r.time(12),
@@ -322,7 +323,8 @@ impl Shaper for Supplies {
             date(forecast.map(|f| f.1)),
             date(forecast.map(|f| f.2)),
             Value::Text(if forecast.is_some() { basis } else { "none" }.into()),
-        ]])
+        ]);
+        Ok(vec![row])
     }
 }
 
@@ -380,25 +382,16 @@ impl Shaper for Inventory {
             Value::Int(t) if t >= 0 => Value::Int(t),
             _ => Value::Null,
         };
-        Ok(vec![vec![
-            r.customer(0, &self.names),
-            r.text(1),
-            r.text(2),
-            r.text(3),
-            r.text(4),
-            r.text(5),
-            r.text(6),
-            r.text(7),
-            r.text(8),
-            r.text(9),
-            r.text(10),
+        let mut row = r.lead(&self.names, 10);
+        row.extend([
             tri(r.int(11)),
             tri(r.int(12)),
             trays,
             r.text(14),
             r.time(15),
             r.time(16),
-        ]])
+        ]);
+        Ok(vec![row])
     }
 }
 
@@ -467,14 +460,8 @@ impl Shaper for Utilization {
         } else {
             "ok"
         };
-        Ok(vec![vec![
-            r.customer(0, &self.names),
-            r.text(1),
-            r.text(2),
-            r.text(3),
-            r.text(4),
-            r.text(5),
-            r.text(6),
+        let mut row = r.lead(&self.names, 6);
+        row.extend([
             r.int(7),
             Value::Float(monthly),
             Value::Float(fleet),
@@ -482,7 +469,8 @@ impl Shaper for Utilization {
             Value::Int(self.min as i64),
             Value::Int(self.max as i64),
             Value::Text(flag.into()),
-        ]])
+        ]);
+        Ok(vec![row])
     }
 }
 
@@ -521,12 +509,8 @@ impl Shaper for Alerts {
 
     fn row(&mut self, fields: Fields<'_>) -> Result<Vec<Vec<Value>>, ReportError> {
         let r = Row::new(fields, &self.period, 13)?;
-        Ok(vec![vec![
-            r.customer(0, &self.names),
-            r.text(1),
-            r.text(2),
-            r.text(3),
-            r.text(4),
+        let mut row = r.lead(&self.names, 4);
+        row.extend([
             r.int(5),
             r.text(6),
             r.text(7),
@@ -535,6 +519,7 @@ impl Shaper for Alerts {
             Value::Float(r.num(10) / 3600.0),
             r.time(11),
             r.time(12),
-        ]])
+        ]);
+        Ok(vec![row])
     }
 }

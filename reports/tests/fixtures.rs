@@ -11,20 +11,8 @@ use serde_json::{Value, json};
 
 async fn loaded(label: &str) -> Store {
     let store = fresh_store(label).await;
-    let fixture = include_str!("fixture.sql").replace("{db}", store.database());
-    for statement in fixture
-        .split("\n;\n")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let statement: String = statement
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("--"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        if statement.trim().is_empty() {
-            continue;
-        }
+    let fixture = include_str!("fixture.sql");
+    for statement in fleet_store::sql_statements(fixture, store.database()) {
         store
             .raw_execute(&statement)
             .await

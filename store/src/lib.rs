@@ -16,6 +16,7 @@ mod migrate;
 mod rows;
 mod schema;
 mod scope;
+mod script;
 mod settings;
 mod store;
 pub mod testing;
@@ -31,6 +32,7 @@ pub use rows::{
 };
 pub use schema::{Table, ddl_statements};
 pub use scope::Scope;
+pub use script::sql_statements;
 pub use settings::{ClickHouseSettings, PartialClickHouseSettings};
 pub use store::Store;
 pub use version::{Features, ServerVersion};

@@ -76,6 +76,15 @@ pub struct NewUser {
     pub tenant_id: Option<u64>,
 }
 
+/// Whether a user of `role` may belong to a tenant of `kind` (dealer users to dealers, customer
+/// users to customers; administrators belong to no tenant).
+pub fn role_fits(role: Role, kind: TenantKind) -> bool {
+    matches!(
+        (role, kind),
+        (Role::Dealer, TenantKind::Dealer) | (Role::Customer, TenantKind::Customer)
+    )
+}
+
 /// Checks that `role` fits `tenant` and the caller may create it; returns the tenant id.
 pub async fn check_new_user(
     state: &AppState,
@@ -98,11 +107,7 @@ pub async fn check_new_user(
         Role::Dealer | Role::Customer => {
             let record = state.directory.visible(&s.scope, tenant).await?;
             let kind = state.directory.tree().await?.kind(record.tenant_id);
-            let fits = matches!(
-                (role, kind),
-                (Role::Dealer, TenantKind::Dealer) | (Role::Customer, TenantKind::Customer)
-            );
-            if !fits {
+            if !role_fits(role, kind) {
                 return Err(ApiError::Invalid(format!(
                     "a {} user belongs to a {} tenant",
                     role.as_str(),

@@ -65,23 +65,14 @@ pub async fn start(label: &str) -> Fleet {
     let store = Store::connect(&settings).await.expect("clickhouse is up");
     store.migrate().await.expect("migrations apply");
     let fixture = include_str!("../../../reports/tests/fixture.sql");
-    let statements = fixture
-        .split("\n;\n")
-        .map(|s| {
-            s.lines()
-                .filter(|l| !l.trim_start().starts_with("--"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .chain(OTHER.iter().map(|s| s.to_string()));
-    for statement in statements {
-        if !statement.trim().is_empty() {
-            let sql = statement.replace("{db}", store.database());
-            store
-                .raw_execute(&sql)
-                .await
-                .unwrap_or_else(|e| panic!("{e}: {sql}"));
-        }
+    let statements = fleet_store::sql_statements(fixture, store.database())
+        .into_iter()
+        .chain(OTHER.iter().map(|s| s.replace("{db}", store.database())));
+    for sql in statements {
+        store
+            .raw_execute(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
     }
     let hash = fleet_model::password::hash_password(PASSWORD).unwrap();
     let mut tokens = Vec::new();
